@@ -1,0 +1,97 @@
+"""Building the ``accel_device`` of an item and of its reference pass, and finding reference values."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_accel.fixture import ROLE_DEVICE, ROLE_REFERENCE, ROLE_REFERENCE_PASS, AccelDevice
+from pytest_accel.frameworks import load_adapter
+from pytest_accel.options import Settings
+from pytest_accel.params import AccelParam
+from pytest_accel.reference import ReferenceCache, run_reference_pass
+from pytest_accel.results import ItemRecord
+
+if TYPE_CHECKING:
+    from pytest_accel.fixture import RecordedCheck
+    from pytest_accel.plugin import SessionState
+
+PARAM_KEY = pytest.StashKey[AccelParam]()
+
+
+def test_key(item: pytest.Item, param: AccelParam) -> str:
+    """The item's id without its accel part: the same for the test on every device and dtype."""
+    return item.nodeid.replace(param.id, "", 1)
+
+
+def make_item_device(item: pytest.Item, param: AccelParam, settings: Settings) -> AccelDevice:
+    item.stash[PARAM_KEY] = param
+    adapter = load_adapter(param.framework)
+    key = test_key(item, param)
+    record = ItemRecord(
+        nodeid=item.nodeid,
+        test=key.removesuffix("[]"),
+        framework=param.framework,
+        framework_version=_framework_version(param.framework),
+        device=param.device.name,
+        hardware=param.device.hardware,
+        dtype=param.dtype,
+        is_reference=param.is_reference,
+        reference_device=param.reference.name,
+    )
+    budget = param.options.bench_budget_s or settings.bench_budget_s
+    return AccelDevice(
+        adapter=adapter,
+        info=param.device,
+        dtype_name=param.dtype,
+        options=param.options,
+        test_key=key,
+        role=ROLE_REFERENCE if param.is_reference else ROLE_DEVICE,
+        record=record,
+        bench_budget_s=budget if settings.bench_enabled else None,
+    )
+
+
+def _framework_version(framework: str) -> str:
+    import importlib
+
+    return str(getattr(importlib.import_module(framework), "__version__", "?"))
+
+
+def _cache_key(item: pytest.Item, param: AccelParam) -> tuple[Any, ...]:
+    return (test_key(item, param), param.framework, param.dtype, param.reference.name)
+
+
+def _cache(state: SessionState) -> ReferenceCache:
+    if state.reference_cache is None:
+        state.reference_cache = ReferenceCache()
+    return state.reference_cache
+
+
+def reference_checks_for(item: pytest.Function, state: SessionState) -> list[RecordedCheck]:
+    """The reference device's checks for this item: from this process's cache, or a fresh pass."""
+    param = item.stash[PARAM_KEY]
+    key = _cache_key(item, param)
+    cached = _cache(state).get(key)
+    if cached is not None:
+        return cached
+    reference = AccelDevice(
+        adapter=load_adapter(param.framework),
+        info=param.reference,
+        dtype_name=param.dtype,
+        options=param.options,
+        test_key=test_key(item, param),
+        role=ROLE_REFERENCE_PASS,
+        record=None,
+        bench_budget_s=None,
+    )
+    checks = run_reference_pass(item, reference)
+    _cache(state).put(key, checks)
+    return checks
+
+
+def remember_reference_checks(item: pytest.Function, state: SessionState, device: AccelDevice) -> None:
+    """After a reference item passed its body, keep its checks for the other devices' items."""
+    param = item.stash[PARAM_KEY]
+    _cache(state).put(_cache_key(item, param), list(device.recorded))

@@ -1,0 +1,84 @@
+"""Which devices this session has: probed lazily per framework, once, when a test first needs it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, load_adapter
+from pytest_accel.device_info import DeviceInfo, Discovery
+from pytest_accel.spec import DeviceRequest, DeviceSpec, Selection, parse_device_request, select_devices
+
+
+@dataclass
+class FrameworkState:
+    """One framework's probe result in this session: its devices, or why it cannot be used."""
+
+    discovery: Discovery | None
+    unavailable: str | None
+    selection: Selection | None
+
+
+@dataclass
+class DeviceRegistry:
+    """Discovers devices per framework on first use and remembers what the spec could not get."""
+
+    spec: DeviceSpec
+    frameworks: dict[str, FrameworkState] = field(default_factory=dict)
+
+    def state(self, framework: str) -> FrameworkState:
+        if framework not in self.frameworks:
+            self.frameworks[framework] = self._discover(framework)
+        return self.frameworks[framework]
+
+    def _discover(self, framework: str) -> FrameworkState:
+        try:
+            adapter = load_adapter(framework)
+        except FrameworkMissing as exc:
+            return FrameworkState(None, f"{exc}: pip install 'pytest-accel[{framework}]'", None)
+        found = adapter.discover()
+        return FrameworkState(found, None, select_devices(self.spec, found))
+
+    def find(self, framework: str, name: str) -> DeviceInfo | None:
+        """The probed device called ``name`` (``cpu``, ``cuda`` meaning ``cuda:0``, ``cuda:1``)."""
+        found = self.state(framework).discovery
+        if found is None:
+            return None
+        request = parse_device_request(name, what="reference device")
+        wanted = request if request.index is not None else DeviceRequest(request.kind, 0)
+        return next((d for d in found.devices if wanted.matches(d)), None)
+
+    def absent_requests(self) -> list[str]:
+        """Lines naming each explicitly requested device that a used framework does not have."""
+        lines = []
+        for framework, state in self.frameworks.items():
+            if state.selection is None:
+                continue
+            for request, reason in state.selection.absent.items():
+                lines.append(f"--accel={self.spec.text}: {framework} has no {request}: {reason}")
+        return lines
+
+    def unmatched_requests(self) -> list[str]:
+        """Explicit requests that no framework in use can have at all (e.g. mps for jax tests)."""
+        used = [f for f, s in self.frameworks.items() if s.discovery is not None]
+        if not used:
+            return []
+        return [
+            f"--accel={self.spec.text}: {request} applies to none of the frameworks of the "
+            f"collected tests ({', '.join(used)})"
+            for request in self.spec.explicit_requests
+            if not any(request.kind in FRAMEWORK_KINDS[f] for f in used)
+        ]
+
+    def header_lines(self) -> list[str]:
+        """One line per framework in use: version, devices found, kinds missing and why."""
+        lines = []
+        for framework, state in self.frameworks.items():
+            if state.discovery is None:
+                lines.append(f"{framework}: unavailable ({state.unavailable})")
+                continue
+            found = state.discovery
+            devices = ", ".join(f"{d.name} ({d.hardware})" for d in found.devices)
+            lines.append(f"{framework} {found.version}: {devices}")
+            for kind, reason in found.missing.items():
+                lines.append(f"  {framework} {kind}: not available: {reason}")
+        return lines

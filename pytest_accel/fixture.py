@@ -1,0 +1,262 @@
+"""The ``accel_device`` object a test receives: one device, one dtype, seeded data, check and bench."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_accel.errors import CheckSequenceError, ParityError
+from pytest_accel.frameworks.base import Adapter, DeviceInfo, host_dtype_for
+from pytest_accel.leaves import HostLeaf, flatten
+from pytest_accel.markers import TestOptions
+from pytest_accel.parity import compare_leaf_maps
+from pytest_accel.results import CheckResult, ItemRecord
+from pytest_accel.tolerances import layered
+
+ROLE_REFERENCE = "reference"  # the item that runs on the reference device: records, times
+ROLE_DEVICE = "device"  # an item on another device: compares with the reference pass, times
+ROLE_REFERENCE_PASS = "reference-pass"  # the hidden run on the reference device: records only
+
+
+@dataclass(frozen=True)
+class RecordedCheck:
+    """What one ``check`` call saw on the reference device: its name and host copies."""
+
+    name: str
+    leaves: dict[str, HostLeaf | None]
+
+
+def seed_for(test_key: str, seed: int) -> int:
+    """A 64-bit seed from the test's id (device excluded) and the user's seed: same on every device."""
+    digest = hashlib.sha256(f"{test_key}|{seed}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+class AccelDevice:
+    """One device and dtype for one test; see the README for each member."""
+
+    def __init__(
+        self,
+        *,
+        adapter: Adapter,
+        info: DeviceInfo,
+        dtype_name: str,
+        options: TestOptions,
+        test_key: str,
+        role: str,
+        record: ItemRecord | None,
+        bench_budget_s: float | None,
+    ) -> None:
+        self._adapter = adapter
+        self._info = info
+        self._options = options
+        self._role = role
+        self._record = record
+        self._bench_budget_s = bench_budget_s
+        self._rng = np.random.Generator(np.random.PCG64(seed_for(test_key, options.seed)))
+        self._native = adapter.native_device(info)
+        self._dtype = adapter.dtype(dtype_name)
+        self.dtype_name = dtype_name
+        self.recorded: list[RecordedCheck] = []
+        self.expected: list[RecordedCheck] | None = None
+        self.reference_name = record.reference_device if record else info.name
+        self._checks_done = 0
+
+    # -- identity ---------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    @property
+    def kind(self) -> str:
+        return self._info.kind
+
+    @property
+    def index(self) -> int:
+        return self._info.index
+
+    @property
+    def framework(self) -> str:
+        return self._info.framework
+
+    @property
+    def hardware(self) -> str:
+        return self._info.hardware
+
+    @property
+    def dtype(self) -> Any:
+        return self._dtype
+
+    @property
+    def native(self) -> Any:
+        return self._native
+
+    @property
+    def xp(self) -> Any:
+        return self._adapter.namespace()
+
+    @property
+    def is_reference(self) -> bool:
+        return self._role != ROLE_DEVICE
+
+    def __repr__(self) -> str:
+        return f"<accel_device {self.framework} {self.name} {self.dtype_name} ({self._role})>"
+
+    # -- data -------------------------------------------------------------------------------------
+    def _float_dtype_name(self) -> str:
+        return self.dtype_name if self.dtype_name.startswith(("float", "bfloat", "complex")) else "float32"
+
+    def _from_host(self, host: np.ndarray, dtype_name: str) -> Any:
+        host = np.asarray(host, dtype=host_dtype_for(dtype_name))
+        return self._adapter.from_host(host, self._native, self._adapter.dtype(dtype_name))
+
+    def asarray(self, value: Any) -> Any:
+        """Host data (numpy, scalars, nested lists/tuples/dicts) onto this device, floats in ``dtype``."""
+        if isinstance(value, Mapping):
+            return {key: self.asarray(child) for key, child in value.items()}
+        if isinstance(value, (list, tuple)) and _holds_containers_or_arrays(value):
+            converted = [self.asarray(child) for child in value]
+            if hasattr(value, "_fields"):
+                return type(value)(*converted)
+            return type(value)(converted)
+        if self._adapter.is_array(value):
+            value = self._adapter.to_host(value)
+        host = np.asarray(value)
+        if host.dtype.kind in "fc":
+            target = self._float_dtype_name()
+            if host.dtype.kind == "c" and not target.startswith("complex"):
+                target = "complex128" if target == "float64" else "complex64"
+            return self._from_host(host, target)
+        if host.dtype.kind in "biu":
+            return self._adapter.from_host(host, self._native, None)
+        raise TypeError(f"accel_device.asarray cannot move {type(value).__name__} values to a device")
+
+    @staticmethod
+    def _shape(shape: tuple[Any, ...]) -> tuple[int, ...]:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            return tuple(int(s) for s in shape[0])
+        return tuple(int(s) for s in shape)
+
+    def randn(self, *shape: Any) -> Any:
+        """Standard normal values, drawn on the host from the test's seed: identical on every device."""
+        dims = self._shape(shape)
+        target = self._float_dtype_name()
+        values = self._rng.standard_normal(dims)
+        if target.startswith("complex"):
+            values = values + 1j * self._rng.standard_normal(dims)
+        return self._from_host(values, target)
+
+    def rand(self, *shape: Any) -> Any:
+        """Uniform values in [0, 1), seeded like ``randn``."""
+        return self._from_host(self._rng.random(self._shape(shape)), self._float_dtype_name())
+
+    def randint(self, low: int, high: int | None = None, size: Any = ()) -> Any:
+        """Integers in [low, high) (or [0, low)), seeded like ``randn``; int64 unless dtype is integer."""
+        dims = self._shape((size,)) if isinstance(size, (tuple, list)) else (int(size),) if size != () else ()
+        values = self._rng.integers(low, high, size=dims, dtype=np.int64)
+        int_dtype = self.dtype_name if self.dtype_name.startswith(("int", "uint")) else None
+        if int_dtype:
+            return self._from_host(values, int_dtype)
+        return self._adapter.from_host(values, self._native, None)
+
+    def sync(self, value: Any = None) -> None:
+        """Wait for the device's queued work (or for ``value`` to be ready)."""
+        self._adapter.sync(self._native, value)
+
+    # -- parity -----------------------------------------------------------------------------------
+    def check(
+        self,
+        value: Any,
+        name: str | None = None,
+        rtol: float | None = None,
+        atol: float | None = None,
+    ) -> None:
+        """Parity of ``value`` (an array, scalar or nest) with the same check on the reference pass."""
+        index = self._checks_done
+        self._checks_done += 1
+        label = name or f"check{index}"
+        leaves = flatten(value, label, scalar_dtype=self._float_dtype_name())
+        if self._role != ROLE_DEVICE:
+            self.recorded.append(RecordedCheck(label, leaves))
+            if self._record is not None:
+                self._record.checks.append(CheckResult(label, True, None))
+            return
+        expected = self._expected_check(index, label)
+
+        def tolerance_for(dtype: str):  # call > marker > defaults
+            return layered(dtype, (self._options.rtol, self._options.atol), (rtol, atol))
+
+        outcome = compare_leaf_maps(leaves, expected.leaves, tolerance_for)
+        if self._record is not None:
+            self._record.checks.append(CheckResult(label, outcome.passed, outcome.headroom))
+        if not outcome.passed:
+            outcome.context = (
+                f"on {self.framework} {self.name} ({self.dtype_name}) against the reference "
+                f"{self.reference_name}, check {label!r}"
+            )
+            raise ParityError(outcome.message())
+
+    def _expected_check(self, index: int, label: str) -> RecordedCheck:
+        expected = self.expected or []
+        if index >= len(expected):
+            raise CheckSequenceError(
+                f"check #{index + 1} ({label!r}) on {self.name} has no counterpart: on the reference "
+                f"device {self.reference_name} the test called check {len(expected)} time(s) "
+                f"({_names(expected)}). A test must make the same checks on every device."
+            )
+        if expected[index].name != label:
+            raise CheckSequenceError(
+                f"check #{index + 1} is named {label!r} on {self.name} but "
+                f"{expected[index].name!r} on the reference device {self.reference_name}: a test "
+                "must make the same checks, in the same order, on every device."
+            )
+        return expected[index]
+
+    def verify_all_checks_made(self) -> None:
+        """After the body: the device must have made every check the reference pass made."""
+        expected = self.expected or []
+        if self._role == ROLE_DEVICE and self._checks_done < len(expected):
+            raise CheckSequenceError(
+                f"the test called check {self._checks_done} time(s) on {self.name} but "
+                f"{len(expected)} time(s) on the reference device {self.reference_name} "
+                f"({_names(expected)}). A test must make the same checks on every device."
+            )
+
+    # -- timing -----------------------------------------------------------------------------------
+    def bench(self, fn: Callable[..., Any], *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+        """Time ``fn(*args, **kwargs)`` on this device and return its (first) result.
+
+        ``name`` labels the measurement when a test benches several things.
+        """
+        if self._role == ROLE_REFERENCE_PASS or self._bench_budget_s is None or self._record is None:
+            return fn(*args, **kwargs)
+        from pytest_accel.timing import measure
+
+        label = name or getattr(fn, "__name__", None) or f"bench{len(self._record.benches)}"
+        if any(b.name == label for b in self._record.benches):
+            label = f"{label}#{len(self._record.benches)}"
+        result, measured = measure(
+            fn,
+            args,
+            kwargs,
+            self._adapter.timer(self._native),
+            name=label,
+            budget_s=self._bench_budget_s,
+        )
+        self._record.benches.append(measured)
+        return result
+
+
+def _holds_containers_or_arrays(values: list[Any] | tuple[Any, ...]) -> bool:
+    return any(
+        isinstance(v, (Mapping, np.ndarray)) or hasattr(v, "__array__") or hasattr(v, "_fields")
+        for v in values
+    ) or hasattr(values, "_fields")
+
+
+def _names(checks: list[RecordedCheck]) -> str:
+    return ", ".join(repr(c.name) for c in checks) or "none"

@@ -1,0 +1,95 @@
+"""What every framework adapter offers the plugin: devices, dtypes, host transfer, sync and timing."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import numpy as np
+
+from pytest_accel.device_info import DTYPE_NAMES, DeviceInfo, Discovery
+
+__all__ = ["DTYPE_NAMES", "Adapter", "BatchTimer", "DeviceInfo", "Discovery"]
+
+
+class BatchTimer(Protocol):
+    """Times ``n`` back-to-back calls of a function on one device, in seconds, device work included."""
+
+    method: str
+
+    def time_batch(self, call: Callable[[], Any], n: int) -> float: ...
+
+
+class Adapter(Protocol):
+    """The framework-specific operations the plugin needs; one instance per framework."""
+
+    name: str
+
+    def discover(self) -> Discovery: ...
+    def dtype(self, name: str) -> Any: ...
+    def native_device(self, info: DeviceInfo) -> Any: ...
+    def namespace(self) -> Any: ...
+    def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any: ...
+    def is_array(self, value: Any) -> bool: ...
+    def to_host(self, value: Any) -> np.ndarray: ...
+    def dtype_name(self, value: Any) -> str: ...
+    def sync(self, native: Any, value: Any = None) -> None: ...
+    def timer(self, native: Any) -> BatchTimer: ...
+
+
+def cpu_model() -> str:
+    """The host CPU's marketing name, for report headers and machine fingerprints."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def host_cpu_label() -> str:
+    return f"{cpu_model()} ({os.cpu_count()} cores)"
+
+
+def host_dtype_for(name: str) -> np.dtype:
+    """The numpy dtype that carries values of ``name`` on the host (bfloat16 travels as float32)."""
+    if name == "bfloat16":
+        return np.dtype(np.float32)
+    return np.dtype(name)
+
+
+class HostClockTimer:
+    """Wall clock around a batch of calls, for devices whose work is done when the call returns."""
+
+    method = "perf_counter"
+
+    def time_batch(self, call: Callable[[], Any], n: int) -> float:
+        import time
+
+        start = time.perf_counter()
+        for _ in range(n):
+            call()
+        return time.perf_counter() - start
+
+
+class SyncingTimer:
+    """Wall clock with a device sync before and after the batch, for devices without event timers."""
+
+    method = "perf_counter+sync"
+
+    def __init__(self, sync: Callable[[], None]) -> None:
+        self._sync = sync
+
+    def time_batch(self, call: Callable[[], Any], n: int) -> float:
+        import time
+
+        self._sync()
+        start = time.perf_counter()
+        for _ in range(n):
+            call()
+        self._sync()
+        return time.perf_counter() - start

@@ -1,0 +1,127 @@
+"""JAX: CPU devices, GPUs (kind ``cuda``) and TPUs; work is timed by waiting for its results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pytest_accel.frameworks.base import (
+    DTYPE_NAMES,
+    BatchTimer,
+    DeviceInfo,
+    Discovery,
+    host_cpu_label,
+)
+
+_PLATFORM_OF_KIND = {"cpu": "cpu", "cuda": "gpu", "tpu": "tpu"}
+_NEEDS_X64 = ("float64", "complex128", "int64")
+
+
+def _probe(device: Any) -> None:
+    """Allocate, compute and read back: a device that cannot do this is not present."""
+    x = jax.device_put(np.arange(16, dtype=np.float32), device)
+    total = float(jax.device_get((x * 2).sum()))
+    if total != 240.0:
+        raise RuntimeError(f"probe computed {total}, expected 240.0")
+
+
+class JaxWaitTimer:
+    """Wall clock from dispatch until the batch's results are ready (``block_until_ready``).
+
+    On accelerators one stream runs the calls in order, so waiting for the last result waits for all;
+    on the CPU calls may overlap, so every result of the batch is waited for.
+    """
+
+    method = "block_until_ready"
+
+    def __init__(self, wait_for_all: bool) -> None:
+        self._wait_for_all = wait_for_all
+
+    def time_batch(self, call: Callable[[], Any], n: int) -> float:
+        start = time.perf_counter()
+        if self._wait_for_all:
+            outputs = [call() for _ in range(n)]
+        else:
+            outputs = None
+            for _ in range(n):
+                outputs = call()
+        jax.block_until_ready(outputs)
+        return time.perf_counter() - start
+
+
+class JaxAdapter:
+    name = "jax"
+
+    def discover(self) -> Discovery:
+        found = Discovery("jax", jax.__version__)
+        for kind, platform in _PLATFORM_OF_KIND.items():
+            try:
+                devices = jax.devices(platform)
+            except RuntimeError as exc:
+                hint = " (install jax[cuda13] or jax[cuda12])" if kind == "cuda" else ""
+                found.missing[kind] = f"jax has no {platform} backend{hint}: {exc}"
+                continue
+            for index, device in enumerate(devices):
+                try:
+                    _probe(device)
+                except Exception as exc:
+                    found.missing[f"{kind}:{index}"] = f"{kind}:{index} failed its probe: {exc}"
+                    continue
+                hardware = host_cpu_label() if kind == "cpu" else str(device.device_kind)
+                found.devices.append(DeviceInfo("jax", kind, index, hardware))
+            if not found.of_kind(kind) and kind not in found.missing:
+                found.missing[kind] = f"no working jax {platform} device"
+        return found
+
+    def dtype(self, name: str) -> Any:
+        if name not in DTYPE_NAMES:
+            raise ValueError(f"unknown dtype {name!r}")
+        if name in _NEEDS_X64 and not jax.config.read("jax_enable_x64"):
+            raise ValueError(
+                f"jax computes {name} only with 64-bit mode on: set JAX_ENABLE_X64=1 in the "
+                "environment (or jax.config.update('jax_enable_x64', True) in conftest.py)"
+            )
+        return jnp.dtype(name)
+
+    def native_device(self, info: DeviceInfo) -> Any:
+        return jax.devices(_PLATFORM_OF_KIND[info.kind])[info.index]
+
+    def namespace(self) -> Any:
+        return jnp
+
+    def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
+        converted = np.asarray(host, dtype=dtype) if dtype is not None else np.asarray(host)
+        return jax.device_put(converted, native)
+
+    def is_array(self, value: Any) -> bool:
+        return isinstance(value, jax.Array)
+
+    def to_host(self, value: Any) -> np.ndarray:
+        host = np.asarray(jax.device_get(value))
+        if host.dtype == jnp.bfloat16:
+            host = host.astype(np.float32)  # exact: the comparison works on standard dtypes
+        return host
+
+    def dtype_name(self, value: Any) -> str:
+        return str(jnp.dtype(value.dtype))
+
+    def sync(self, native: Any, value: Any = None) -> None:
+        if value is not None:
+            jax.block_until_ready(value)
+            return
+        # No device-wide barrier exists in JAX: a computation queued after all earlier work and
+        # waited for is the closest equivalent (the device runs its queue in order).
+        marker = jax.device_put(np.zeros((), dtype=np.float32), native) + 1
+        marker.block_until_ready()
+        jax.effects_barrier()
+
+    def timer(self, native: Any) -> BatchTimer:
+        return JaxWaitTimer(wait_for_all=native.platform == "cpu")
+
+
+ADAPTER = JaxAdapter()

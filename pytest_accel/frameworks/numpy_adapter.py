@@ -1,0 +1,59 @@
+"""NumPy: one CPU device; arrays are already on the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from pytest_accel.frameworks.base import (
+    DTYPE_NAMES,
+    BatchTimer,
+    DeviceInfo,
+    Discovery,
+    HostClockTimer,
+    host_cpu_label,
+)
+
+
+class NumpyAdapter:
+    name = "numpy"
+
+    def discover(self) -> Discovery:
+        found = Discovery("numpy", np.__version__)
+        found.devices.append(DeviceInfo("numpy", "cpu", 0, host_cpu_label()))
+        return found
+
+    def dtype(self, name: str) -> Any:
+        if name == "bfloat16":
+            raise ValueError("numpy has no bfloat16; use framework='torch' or 'jax' for it")
+        if name not in DTYPE_NAMES:
+            raise ValueError(f"unknown dtype {name!r}")
+        return np.dtype(name)
+
+    def native_device(self, info: DeviceInfo) -> Any:
+        return "cpu"
+
+    def namespace(self) -> Any:
+        return np
+
+    def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
+        return np.array(host, dtype=dtype if dtype is not None else host.dtype, copy=True)
+
+    def is_array(self, value: Any) -> bool:
+        return isinstance(value, (np.ndarray, np.generic))
+
+    def to_host(self, value: Any) -> np.ndarray:
+        return np.asarray(value)
+
+    def dtype_name(self, value: Any) -> str:
+        return np.asarray(value).dtype.name
+
+    def sync(self, native: Any, value: Any = None) -> None:
+        return None
+
+    def timer(self, native: Any) -> BatchTimer:
+        return HostClockTimer()
+
+
+ADAPTER = NumpyAdapter()

@@ -1,0 +1,147 @@
+"""PyTorch: CPU, each CUDA device, and Apple's MPS; CUDA work is timed with CUDA events."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from pytest_accel.frameworks.base import (
+    DTYPE_NAMES,
+    BatchTimer,
+    DeviceInfo,
+    Discovery,
+    HostClockTimer,
+    SyncingTimer,
+    host_cpu_label,
+)
+
+
+def _probe(device: torch.device) -> None:
+    """Allocate, compute and read back: a device that cannot do this is not present."""
+    x = torch.arange(16, dtype=torch.float32, device=device)
+    total = float((x * 2).sum().item())
+    if total != 240.0:
+        raise RuntimeError(f"probe computed {total}, expected 240.0")
+
+
+def _cuda_missing_reason() -> str | None:
+    if torch.version.cuda is None and getattr(torch.version, "hip", None) is None:
+        return f"this torch build has no CUDA support (torch {torch.__version__})"
+    try:
+        count = torch.cuda.device_count()
+    except Exception as exc:  # driver errors surface here
+        return f"the CUDA driver failed: {exc}"
+    if count == 0:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
+        return f"no CUDA device is visible{where}: check the driver with nvidia-smi"
+    return None
+
+
+class CudaEventTimer:
+    """CUDA events around a batch: measures device time without host launch overhead in the gaps."""
+
+    method = "cuda-events"
+
+    def __init__(self, device: torch.device) -> None:
+        self._device = device
+
+    def time_batch(self, call: Callable[[], Any], n: int) -> float:
+        with torch.cuda.device(self._device):
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            torch.cuda.synchronize(self._device)
+            start.record()
+            for _ in range(n):
+                call()
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / 1000.0
+
+
+class TorchAdapter:
+    name = "torch"
+
+    def discover(self) -> Discovery:
+        found = Discovery("torch", torch.__version__)
+        found.devices.append(DeviceInfo("torch", "cpu", 0, host_cpu_label()))
+        reason = _cuda_missing_reason()
+        if reason is None:
+            for index in range(torch.cuda.device_count()):
+                try:
+                    _probe(torch.device("cuda", index))
+                    hardware = torch.cuda.get_device_name(index)
+                except Exception as exc:
+                    found.missing[f"cuda:{index}"] = f"cuda:{index} failed its probe: {exc}"
+                    continue
+                found.devices.append(DeviceInfo("torch", "cuda", index, hardware))
+            if not found.of_kind("cuda"):
+                found.missing["cuda"] = "; ".join(found.missing.values()) or "no CUDA device works"
+        else:
+            found.missing["cuda"] = reason
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            try:
+                _probe(torch.device("mps"))
+                found.devices.append(DeviceInfo("torch", "mps", 0, "Apple MPS"))
+            except Exception as exc:
+                found.missing["mps"] = f"mps failed its probe: {exc}"
+        else:
+            found.missing["mps"] = "no Apple MPS device (torch.backends.mps.is_available() is False)"
+        return found
+
+    def dtype(self, name: str) -> Any:
+        if name not in DTYPE_NAMES:
+            raise ValueError(f"unknown dtype {name!r}")
+        return getattr(torch, name)
+
+    def native_device(self, info: DeviceInfo) -> Any:
+        if info.kind == "cpu":
+            return torch.device("cpu")
+        if info.kind == "mps":
+            return torch.device("mps")
+        return torch.device(info.kind, info.index)
+
+    def namespace(self) -> Any:
+        return torch
+
+    def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
+        # Convert on the CPU first so that every device receives bit-identical values.
+        tensor = torch.from_numpy(np.ascontiguousarray(host).copy())
+        if dtype is not None:
+            tensor = tensor.to(dtype)
+        return tensor.to(native)
+
+    def is_array(self, value: Any) -> bool:
+        return isinstance(value, torch.Tensor)
+
+    def to_host(self, value: Any) -> np.ndarray:
+        tensor = value.detach()
+        if tensor.dtype == torch.bfloat16:
+            tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16
+        if tensor.is_conj():
+            tensor = tensor.resolve_conj()
+        return tensor.cpu().numpy()
+
+    def dtype_name(self, value: Any) -> str:
+        return str(value.dtype).removeprefix("torch.")
+
+    def sync(self, native: Any, value: Any = None) -> None:
+        if native.type == "cuda":
+            torch.cuda.synchronize(native)
+        elif native.type == "mps":
+            torch.mps.synchronize()
+
+    def timer(self, native: Any) -> BatchTimer:
+        if native.type == "cuda":
+            return CudaEventTimer(native)
+        if native.type == "cpu":
+            return HostClockTimer()
+        return SyncingTimer(lambda: self.sync(native))
+
+
+ADAPTER = TorchAdapter()

@@ -1,0 +1,84 @@
+"""Nests of tensors (dict, list, tuple, namedtuple) flattened to host copies with readable paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_accel.frameworks import load_adapter
+from pytest_accel.frameworks.base import Adapter
+
+_SCALAR_TYPES = (bool, int, float, complex)
+
+
+@dataclass(frozen=True)
+class HostLeaf:
+    """One array or scalar of a nest, copied to the host; ``dtype`` keeps names numpy lacks."""
+
+    values: np.ndarray
+    dtype: str
+    framework: str
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.values.shape)
+
+
+def adapter_of(value: Any) -> Adapter | None:
+    """The adapter for a framework array, found by its type's module so nothing extra is imported."""
+    root = type(value).__module__.split(".", 1)[0]
+    if root == "torch":
+        return load_adapter("torch")
+    if root in ("jax", "jaxlib"):
+        return load_adapter("jax")
+    if isinstance(value, (np.ndarray, np.generic)):
+        return load_adapter("numpy")
+    return None
+
+
+def to_leaf(value: Any, scalar_dtype: str) -> HostLeaf:
+    """Copy one array or Python scalar to the host; Python numbers take ``scalar_dtype``'s rules."""
+    adapter = adapter_of(value)
+    if adapter is not None and adapter.is_array(value):
+        return HostLeaf(adapter.to_host(value), adapter.dtype_name(value), adapter.name)
+    if isinstance(value, bool):
+        return HostLeaf(np.asarray(value), "bool", "python")
+    if isinstance(value, int):
+        return HostLeaf(np.asarray(value, dtype=np.int64), "int64", "python")
+    if isinstance(value, float):
+        return HostLeaf(np.asarray(value, dtype=np.float64), scalar_dtype, "python")
+    if isinstance(value, complex):
+        return HostLeaf(np.asarray(value, dtype=np.complex128), "complex128", "python")
+    raise TypeError(
+        f"cannot compare a value of type {type(value).__name__}: check() and assert_parity() take "
+        "torch, jax or numpy arrays, Python numbers, and dicts, lists and tuples of them"
+    )
+
+
+def _is_namedtuple(value: Any) -> bool:
+    return isinstance(value, tuple) and hasattr(value, "_fields")
+
+
+def flatten(value: Any, root: str, scalar_dtype: str = "float32") -> dict[str, HostLeaf | None]:
+    """Map each leaf's path (``out["logits"][1]``) to its host copy; ``None`` leaves stay None."""
+    leaves: dict[str, HostLeaf | None] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if node is None:
+            leaves[path] = None
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                walk(child, f"{path}[{key!r}]")
+        elif _is_namedtuple(node):
+            for key, child in zip(node._fields, node, strict=True):
+                walk(child, f"{path}.{key}")
+        elif isinstance(node, (list, tuple)):
+            for index, child in enumerate(node):
+                walk(child, f"{path}[{index}]")
+        else:
+            leaves[path] = to_leaf(node, scalar_dtype)
+
+    walk(value, root)
+    return leaves

@@ -1,0 +1,89 @@
+"""Turning an accel test into one item per framework x dtype x device, with short stable ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pytest_accel.device_info import DeviceInfo
+from pytest_accel.devices import DeviceRegistry
+from pytest_accel.errors import AccelConfigError
+from pytest_accel.markers import TestOptions
+
+
+@dataclass(frozen=True)
+class AccelParam:
+    """What one item runs on; the value of ``request.param`` in the ``accel_device`` fixture."""
+
+    framework: str
+    device: DeviceInfo
+    dtype: str
+    reference: DeviceInfo
+    options: TestOptions
+
+    @property
+    def id(self) -> str:
+        return f"{self.framework}-{self.device.name}-{self.dtype}"
+
+    @property
+    def is_reference(self) -> bool:
+        return self.device == self.reference
+
+
+def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str) -> list[Any]:
+    """``pytest.param`` values for every selected combination; unusable ones carry a skip reason."""
+    from pytest_accel.frameworks import load_adapter
+
+    params: list[Any] = []
+    for framework in options.frameworks:
+        state = registry.state(framework)
+        if state.discovery is None or state.selection is None:
+            reason = state.unavailable or f"{framework} is unavailable"
+            params.extend(
+                pytest.param(None, id=f"{framework}-cpu-{dtype}", marks=pytest.mark.skip(reason=reason))
+                for dtype in options.dtypes
+            )
+            continue
+        adapter = load_adapter(framework)
+        for dtype in options.dtypes:
+            try:
+                adapter.dtype(dtype)
+            except ValueError as exc:
+                raise AccelConfigError(f"{test_name}: dtype {dtype!r} with {framework}: {exc}") from None
+        reference = _reference_device(options, registry, framework, test_name)
+        devices = [
+            d for d in state.selection.devices if options.kinds is None or d.kind in options.kinds
+        ]
+        devices.sort(key=lambda d: d != reference)  # the reference item first: its values get reused
+        if not devices:
+            reason = (
+                f"none of the requested devices ({registry.spec.text}) is one this test runs on "
+                f"(devices={list(options.kinds or ())})"
+            )
+            params.extend(
+                pytest.param(None, id=f"{framework}-{dtype}", marks=pytest.mark.skip(reason=reason))
+                for dtype in options.dtypes
+            )
+            continue
+        for dtype in options.dtypes:
+            for device in devices:
+                value = AccelParam(framework, device, dtype, reference, options)
+                params.append(pytest.param(value, id=value.id))
+    return params
+
+
+def _reference_device(
+    options: TestOptions, registry: DeviceRegistry, framework: str, test_name: str
+) -> DeviceInfo:
+    try:
+        found = registry.find(framework, options.reference)
+    except AccelConfigError as exc:
+        raise AccelConfigError(f"{test_name}: reference={options.reference!r}: {exc}") from None
+    if found is None:
+        raise AccelConfigError(
+            f"{test_name}: the reference device {options.reference!r} is not present for {framework}; "
+            "choose a present device with reference=... in the marker or the ini key accel_reference"
+        )
+    return found

@@ -1,0 +1,187 @@
+"""pytest hooks of pytest-accel: options, marker, parametrization, fixture, reference pass, summary.
+
+Thin on purpose: each hook hands over to the module that does the work. Nothing here imports a tensor
+framework; adapters load when a collected test first needs one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_accel.devices import DeviceRegistry
+from pytest_accel.errors import AccelConfigError
+from pytest_accel.markers import MARKER_HELP, read_marker
+from pytest_accel.options import Settings, add_options, read_settings
+
+FIXTURE_NAME = "accel_device"
+COLLECTOR_NAME = "accel-summary"
+
+
+@dataclass
+class SessionState:
+    settings: Settings
+    registry: DeviceRegistry
+    records: list[Any] = field(default_factory=list)
+    reference_cache: Any = None
+
+
+STATE_KEY = pytest.StashKey[SessionState]()
+DEVICE_KEY = pytest.StashKey[Any]()
+RECORD_KEY = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    try:
+        settings = read_settings(config)
+    except AccelConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state = SessionState(settings, DeviceRegistry(settings.spec))
+    config.stash[STATE_KEY] = state
+    config.pluginmanager.register(SummaryCollector(state), COLLECTOR_NAME)
+
+
+def _state(config: pytest.Config) -> SessionState:
+    return config.stash[STATE_KEY]
+
+
+def _parametrizes_fixture_itself(metafunc: pytest.Metafunc) -> bool:
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if FIXTURE_NAME in names:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("accel")
+    uses_fixture = FIXTURE_NAME in metafunc.fixturenames
+    if marker is None and not uses_fixture:
+        return
+    if _parametrizes_fixture_itself(metafunc):
+        return
+    from pytest_accel.params import build_params
+
+    state = _state(metafunc.config)
+    name = metafunc.definition.nodeid
+    try:
+        if not uses_fixture:
+            raise AccelConfigError(
+                f"{name} is marked accel but does not request the accel_device fixture: add "
+                "accel_device to its arguments"
+            )
+        options = read_marker(
+            marker.args if marker else (),
+            dict(marker.kwargs) if marker else {},
+            default_frameworks=state.settings.default_framework,
+            default_dtypes=state.settings.default_dtypes,
+            default_reference=state.settings.reference,
+            default_seed=state.settings.seed,
+            test_name=name,
+        )
+        params = build_params(options, state.registry, name)
+    except AccelConfigError as exc:
+        raise pytest.Collector.CollectError(str(exc)) from None
+    metafunc.parametrize(FIXTURE_NAME, params, indirect=True, scope="function")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    registry = _state(config).registry
+    problems = registry.absent_requests() + registry.unmatched_requests()
+    if problems:
+        raise pytest.UsageError(
+            "pytest-accel: requested devices are not present, so these tests cannot run where "
+            "asked (a missing device is an error, never a skip):\n  "
+            + "\n  ".join(problems)
+            + "\nUse --accel=all to run on whatever devices are present."
+        )
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    lines = _state(config).registry.header_lines()
+    return [f"accel: {line}" for line in lines]
+
+
+@pytest.fixture
+def accel_device(request: pytest.FixtureRequest) -> Any:
+    """The device, dtype and helpers for one accel item (see pytest_accel's README)."""
+    from pytest_accel.device_factory import make_item_device
+
+    param = getattr(request, "param", None)
+    if param is None:
+        raise pytest.UsageError(
+            f"{request.node.nodeid} requests accel_device but has no accel parametrization"
+        )
+    state = _state(request.config)
+    device = make_item_device(request.node, param, state.settings)
+    request.node.stash[DEVICE_KEY] = device
+    request.node.stash[RECORD_KEY] = device._record
+    return device
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    device = pyfuncitem.stash.get(DEVICE_KEY, None)
+    if device is None:
+        return (yield)
+    from pytest_accel.device_factory import reference_checks_for, remember_reference_checks
+
+    state = _state(pyfuncitem.config)
+    if not device.is_reference:
+        device.expected = reference_checks_for(pyfuncitem, state)
+    result = yield
+    device.verify_all_checks_made()
+    if device.is_reference:
+        remember_reference_checks(pyfuncitem, state, device)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    record = item.stash.get(RECORD_KEY, None)
+    if record is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
+        record.outcome = "error" if report.when == "setup" else report.outcome
+        report.accel = record.to_dict()
+    return report
+
+
+class SummaryCollector:
+    """Per-session plugin object: gathers the records that reports carry and prints the summary.
+
+    Registered per config (not module state), so nested pytest sessions (pytester) stay apart.
+    """
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "accel", None)
+        if data is not None:
+            self.state.records.append(data)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if not self.state.records or hasattr(config, "workerinput"):
+            return
+        from pytest_accel.report import render_summary
+        from pytest_accel.results import ItemRecord
+
+        records = [ItemRecord.from_dict(data) for data in self.state.records]
+        terminalreporter.section("accel")
+        lines = self.state.registry.header_lines()
+        terminalreporter.write_line(render_summary(records, lines))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
+    if collector is not None:
+        config.pluginmanager.unregister(collector)

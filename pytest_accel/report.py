@@ -1,0 +1,88 @@
+"""The ``accel`` section of the terminal summary: one row per test x device x dtype (x bench)."""
+
+from __future__ import annotations
+
+import math
+
+from tabulate import tabulate
+
+from pytest_accel.results import ItemRecord
+
+
+def format_seconds(seconds: float) -> str:
+    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= factor:
+            return f"{seconds / factor:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def parity_cell(record: ItemRecord) -> str:
+    if not record.checks:
+        return "-"
+    if record.is_reference:
+        return "reference"
+    failed = [c for c in record.checks if not c.passed]
+    worst = record.worst_headroom()
+    if failed:
+        return f"FAIL ({worst:.3g}x allowed)" if worst is not None and math.isfinite(worst) else "FAIL"
+    return f"ok ({worst:.2f})" if worst is not None else "ok"
+
+
+def _reference_medians(records: list[ItemRecord]) -> dict[tuple[str, str, str, str], float]:
+    medians = {}
+    for record in records:
+        if record.is_reference:
+            for bench in record.benches:
+                medians[(record.test, record.framework, record.dtype, bench.name)] = bench.median
+    return medians
+
+
+def summary_rows(records: list[ItemRecord]) -> list[list[str]]:
+    reference = _reference_medians(records)
+    rows = []
+    for record in records:
+        base = [record.test, f"{record.framework} {record.device}", record.dtype, parity_cell(record)]
+        if not record.benches:
+            rows.append([*base, "-", "-", "-", record.outcome])
+            continue
+        for bench in record.benches:
+            median = bench.median
+            spread = f"{format_seconds(median)} ±{50 * bench.iqr / median:.1f}%" if median > 0 else "-"
+            ref = reference.get((record.test, record.framework, record.dtype, bench.name))
+            if record.is_reference:
+                speedup = "1.00x (ref)"
+            elif ref:
+                speedup = f"{ref / median:.2f}x" if median > 0 else "-"
+            else:
+                speedup = "-"
+            label = record.test if len(record.benches) == 1 else f"{record.test} [{bench.name}]"
+            rows.append(
+                [label, *base[1:], spread, format_seconds(bench.first_call_s), speedup, record.outcome]
+            )
+    return rows
+
+
+HEADERS = ["test", "device", "dtype", "parity (worst/allowed)", "median time", "first call",
+           "speedup", "outcome"]
+
+
+def device_lines(records: list[ItemRecord]) -> list[str]:
+    seen: dict[tuple[str, str], str] = {}
+    for record in records:
+        seen.setdefault(
+            (record.framework, record.device),
+            f"{record.framework} {record.framework_version} {record.device}: {record.hardware}",
+        )
+    return list(seen.values())
+
+
+def render_summary(records: list[ItemRecord], discovery_lines: list[str]) -> str:
+    lines = ["devices:"]
+    lines.extend(f"  {line}" for line in (discovery_lines or device_lines(records)))
+    lines.append("")
+    lines.append(tabulate(summary_rows(records), headers=HEADERS, tablefmt="simple"))
+    lines.append(
+        "parity: worst error as a fraction of the allowed error (above 1 fails); median time per "
+        "call with half the interquartile range; speedup against the reference device"
+    )
+    return "\n".join(lines)

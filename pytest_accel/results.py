@@ -1,0 +1,55 @@
+"""What one accel test item produced: parity verdicts and timings, as builtin-typed data.
+
+A record travels on the test report (``report.accel``), so it reaches the terminal summary and the
+saved results the same way with or without xdist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pytest_accel.timing import BenchResult
+
+REFERENCE = "reference"
+
+
+@dataclass
+class CheckResult:
+    """One ``check`` call: ``headroom`` is worst error / allowed error (None on the reference)."""
+
+    name: str
+    passed: bool
+    headroom: float | None
+
+
+@dataclass
+class ItemRecord:
+    nodeid: str
+    test: str  # the test's id without the accel part: rows of one test on all devices share it
+    framework: str
+    framework_version: str
+    device: str
+    hardware: str
+    dtype: str
+    is_reference: bool
+    reference_device: str
+    checks: list[CheckResult] = field(default_factory=list)
+    benches: list[BenchResult] = field(default_factory=list)
+    outcome: str = "unknown"
+
+    def worst_headroom(self) -> float | None:
+        values = [c.headroom for c in self.checks if c.headroom is not None]
+        return max(values) if values else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["benches"] = [bench.to_dict() for bench in self.benches]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ItemRecord:
+        values = dict(data)
+        values["checks"] = [CheckResult(**c) for c in data.get("checks", [])]
+        values["benches"] = [BenchResult.from_dict(b) for b in data.get("benches", [])]
+        return cls(**{k: values[k] for k in cls.__dataclass_fields__ if k in values})

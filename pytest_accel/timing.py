@@ -1,0 +1,160 @@
+"""The measurement loop of ``accel_device.bench``: warm-up, batch calibration, adaptive sampling.
+
+Each sample times a batch of back-to-back calls with the device's own timer (CUDA events, waiting for
+results, or the host clock), so that launch jitter and clock resolution are small against the sample.
+Sampling stops once the median is known to within ``target_rel`` or the time budget is spent.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pytest_accel.frameworks.base import BatchTimer
+
+MIN_SAMPLES = 5
+MAX_SAMPLES = 2000
+WARMUP_MAX_CALLS = 20
+
+
+@dataclass
+class BenchResult:
+    """What one ``bench`` call measured; builtin types only, so it crosses xdist and JSON."""
+
+    name: str
+    method: str
+    samples: list[float]  # seconds per call, one entry per timed batch
+    calls_per_sample: int
+    first_call_s: float
+    warmup_calls: int
+    stop_reason: str
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def iqr(self) -> float:
+        return interquartile_range(self.samples)
+
+    @property
+    def relative_uncertainty(self) -> float:
+        return median_relative_uncertainty(self.samples)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(median_s=self.median, iqr_s=self.iqr)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BenchResult:
+        fields = {k: data[k] for k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+def interquartile_range(samples: list[float]) -> float:
+    if len(samples) < 2:
+        return 0.0
+    quartiles = statistics.quantiles(samples, n=4, method="inclusive")
+    return quartiles[2] - quartiles[0]
+
+
+def median_relative_uncertainty(samples: list[float]) -> float:
+    """Half-width of the median's ~95% interval (boxplot notch: 1.57 IQR / sqrt(n)) over the median."""
+    if len(samples) < 2:
+        return math.inf
+    median = statistics.median(samples)
+    if median <= 0:
+        return math.inf
+    return 1.57 * interquartile_range(samples) / math.sqrt(len(samples)) / median
+
+
+def _min_sample_seconds(timer: BatchTimer) -> float:
+    # Event and wait timers carry launch and sync jitter of some microseconds: samples of a
+    # millisecond and more keep it near 1%. The host clock resolves far finer.
+    return 1e-3 if timer.method != "perf_counter" else 5e-4
+
+
+def measure(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timer: BatchTimer,
+    *,
+    name: str,
+    budget_s: float,
+    target_rel: float = 0.01,
+) -> tuple[Any, BenchResult]:
+    """Time ``fn(*args, **kwargs)``; return its first result and the measurement."""
+    outputs: list[Any] = []
+
+    def first() -> Any:
+        outputs.append(fn(*args, **kwargs))
+        return outputs[-1]
+
+    def call() -> Any:
+        return fn(*args, **kwargs)
+
+    started = time.perf_counter()
+    first_call = timer.time_batch(first, 1)
+    warmup_times = _warm_up(call, timer, budget_s * 0.2)
+    per_call = min(warmup_times) if warmup_times else first_call
+    batch = _calibrate(call, timer, per_call, _min_sample_seconds(timer))
+
+    samples: list[float] = []
+    stop_reason = "max-samples"
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        while len(samples) < MAX_SAMPLES:
+            samples.append(timer.time_batch(call, batch) / batch)
+            spent = time.perf_counter() - started
+            if len(samples) >= MIN_SAMPLES and median_relative_uncertainty(samples) <= target_rel:
+                stop_reason = "stable"
+                break
+            if spent >= budget_s and len(samples) >= 3:
+                stop_reason = "budget"
+                break
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    result = BenchResult(
+        name=name,
+        method=timer.method,
+        samples=samples,
+        calls_per_sample=batch,
+        first_call_s=first_call,
+        warmup_calls=len(warmup_times),
+        stop_reason=stop_reason,
+    )
+    return outputs[0], result
+
+
+def _warm_up(call: Callable[[], Any], timer: BatchTimer, budget_s: float) -> list[float]:
+    """Call until two consecutive calls agree within 10% (compilation, autotuning and caches done)."""
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < WARMUP_MAX_CALLS:
+        times.append(timer.time_batch(call, 1))
+        if len(times) >= 2 and abs(times[-1] - times[-2]) <= 0.1 * max(times[-1], times[-2]):
+            break
+        if time.perf_counter() - started > budget_s:
+            break
+    return times
+
+
+def _calibrate(call: Callable[[], Any], timer: BatchTimer, per_call: float, target: float) -> int:
+    """The number of calls per sample that makes one sample last at least ``target`` seconds."""
+    batch = max(1, math.ceil(target / max(per_call, 1e-9)))
+    for _ in range(6):
+        elapsed = timer.time_batch(call, batch)
+        if elapsed >= target:
+            return batch
+        grow = target / max(elapsed, 1e-9)
+        batch = max(batch + 1, math.ceil(batch * min(grow * 1.2, 100.0)))
+    return batch
