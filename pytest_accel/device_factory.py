@@ -20,18 +20,28 @@ if TYPE_CHECKING:
 PARAM_KEY = pytest.StashKey[AccelParam]()
 
 
-def test_key(item: pytest.Item, param: AccelParam) -> str:
+def item_test_key(item: pytest.Item, param: AccelParam) -> str:
     """The item's id without its accel part: the same for the test on every device and dtype."""
-    return item.nodeid.replace(param.id, "", 1)
+    nodeid = item.nodeid
+    accel_id = param.id
+    for old, new in (
+        (f"[{accel_id}]", ""),
+        (f"[{accel_id}-", "["),
+        (f"-{accel_id}]", "]"),
+        (f"-{accel_id}-", "-"),
+    ):
+        if old in nodeid:
+            return nodeid.replace(old, new, 1)
+    return nodeid
 
 
 def make_item_device(item: pytest.Item, param: AccelParam, settings: Settings) -> AccelDevice:
     item.stash[PARAM_KEY] = param
     adapter = load_adapter(param.framework)
-    key = test_key(item, param)
+    key = item_test_key(item, param)
     record = ItemRecord(
         nodeid=item.nodeid,
-        test=key.removesuffix("[]"),
+        test=key,
         framework=param.framework,
         framework_version=_framework_version(param.framework),
         device=param.device.name,
@@ -60,7 +70,7 @@ def _framework_version(framework: str) -> str:
 
 
 def _cache_key(item: pytest.Item, param: AccelParam) -> tuple[Any, ...]:
-    return (test_key(item, param), param.framework, param.dtype, param.reference.name)
+    return (item_test_key(item, param), param.framework, param.dtype, param.reference.name)
 
 
 def _cache(state: SessionState) -> ReferenceCache:
@@ -81,7 +91,7 @@ def reference_checks_for(item: pytest.Function, state: SessionState) -> list[Rec
         info=param.reference,
         dtype_name=param.dtype,
         options=param.options,
-        test_key=test_key(item, param),
+        test_key=item_test_key(item, param),
         role=ROLE_REFERENCE_PASS,
         record=None,
         bench_budget_s=None,

@@ -1,0 +1,42 @@
+"""Shared helpers for the plugin's own tests: they run real pytest sessions with ``pytester``."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+HAS_JAX = importlib.util.find_spec("jax") is not None
+
+needs_torch = pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+needs_jax = pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+
+TWO_CPU_DEVICES = "--xla_force_host_platform_device_count=2"
+
+# pytester's in-process runs drop the modules a run imported; compiled extensions such as numpy's
+# cannot be imported twice in one process, so the frameworks are imported once, here, up front.
+import numpy  # noqa: E402, F401
+
+import pytest_accel.frameworks.numpy_adapter  # noqa: E402, F401
+
+if importlib.util.find_spec("hypothesis") is not None:
+    import hypothesis  # noqa: F401  (its pytest plugin imports it in every inner run otherwise)
+
+if HAS_TORCH:
+    import pytest_accel.frameworks.torch_adapter  # noqa: F401
+if HAS_JAX:
+    import pytest_accel.frameworks.jax_adapter  # noqa: F401
+
+
+@pytest.fixture
+def two_jax_devices(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Run pytest in a subprocess where JAX shows two CPU devices (cpu and cpu:1)."""
+    if not HAS_JAX:
+        pytest.skip("jax is not installed")
+    monkeypatch.setenv("XLA_FLAGS", TWO_CPU_DEVICES)
+
+    def run(*args: str) -> pytest.RunResult:
+        return pytester.runpytest_subprocess(*args)
+
+    return run
