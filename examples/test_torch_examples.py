@@ -65,9 +65,7 @@ def test_attention(accel_device, causal):
     """
     q, k, v = (accel_device.randn(2, 4, 128, 64) for _ in range(3))
     ours = accel_device.bench(attention, q, k, v, causal=causal, name="hand-written")
-    theirs = accel_device.bench(
-        F.scaled_dot_product_attention, q, k, v, is_causal=causal, name="torch sdpa"
-    )
+    theirs = accel_device.bench(F.scaled_dot_product_attention, q, k, v, is_causal=causal, name="torch sdpa")
     assert_parity(ours, theirs)
     accel_device.check(ours, name="hand-written")
     accel_device.check(theirs, name="torch sdpa")

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, load_adapter
 from pytest_accel.device_info import DeviceInfo, Discovery
-from pytest_accel.spec import DeviceRequest, DeviceSpec, Selection, parse_device_request, select_devices
+from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, load_adapter
+from pytest_accel.spec import (
+    DeviceRequest,
+    DeviceSpec,
+    Selection,
+    parse_device_request,
+    select_devices,
+)
 
 
 @dataclass

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_accel.device_info import DTYPE_NAMES
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.frameworks import ALL_KINDS, KNOWN_FRAMEWORKS
-from pytest_accel.device_info import DTYPE_NAMES
 
 MARKER_HELP = (
     "accel(framework=None, devices=None, dtypes=None, rtol=None, atol=None, reference=None, "
@@ -16,7 +16,14 @@ MARKER_HELP = (
     "and check parity with the reference device"
 )
 MARKER_KEYS = (
-    "framework", "devices", "dtypes", "rtol", "atol", "reference", "seed", "bench_budget",
+    "framework",
+    "devices",
+    "dtypes",
+    "rtol",
+    "atol",
+    "reference",
+    "seed",
+    "bench_budget",
 )
 
 

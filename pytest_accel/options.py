@@ -116,9 +116,7 @@ def read_settings(config: pytest.Config) -> Settings:
     budget_what = "--accel-bench-budget"
     if budget_text is None:
         budget_text, budget_what = _ini_text(config, "accel_bench_budget"), "ini accel_bench_budget"
-    budget = (
-        parse_positive_float(budget_text, budget_what) if budget_text else DEFAULT_BENCH_BUDGET_S
-    )
+    budget = parse_positive_float(budget_text, budget_what) if budget_text else DEFAULT_BENCH_BUDGET_S
     return Settings(
         spec=spec,
         default_framework=frameworks,

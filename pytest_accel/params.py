@@ -53,9 +53,7 @@ def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str)
             except ValueError as exc:
                 raise AccelConfigError(f"{test_name}: dtype {dtype!r} with {framework}: {exc}") from None
         reference = _reference_device(options, registry, framework, test_name)
-        devices = [
-            d for d in state.selection.devices if options.kinds is None or d.kind in options.kinds
-        ]
+        devices = [d for d in state.selection.devices if options.kinds is None or d.kind in options.kinds]
         devices.sort(key=lambda d: d != reference)  # the reference item first: its values get reused
         if not devices:
             reason = (

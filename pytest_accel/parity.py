@@ -95,8 +95,7 @@ def _compare_exact(path: str, actual: HostLeaf, expected: HostLeaf) -> LeafOutco
     for flat in np.flatnonzero(differs)[:WORST_SHOWN]:
         index = _index_text(flat, differs.shape)
         lines.append(
-            f"at {index}: {actual.values.flat[flat]!r} where the reference has "
-            f"{expected.values.flat[flat]!r}"
+            f"at {index}: {actual.values.flat[flat]!r} where the reference has {expected.values.flat[flat]!r}"
         )
     return LeafOutcome(path, False, float("inf"), lines)
 
@@ -123,7 +122,9 @@ def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Toleran
             scale = float(np.sqrt(np.mean(np.square(magnitude, dtype=np.float64))))
         else:
             finite_mag = magnitude[finite_r]
-            scale = float(np.sqrt(np.mean(np.square(finite_mag, dtype=np.float64)))) if finite_mag.size else 0.0
+            scale = (
+                float(np.sqrt(np.mean(np.square(finite_mag, dtype=np.float64)))) if finite_mag.size else 0.0
+            )
             same_special = (np.isnan(a) & np.isnan(r)) | ((a == r) & ~finite_r)
             diff = np.where(same_special, 0, np.where(np.isnan(diff), np.inf, diff))
             magnitude = np.where(finite_r, magnitude, 0)
@@ -144,7 +145,11 @@ def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Toleran
     ]
     flat_ratio = ratio.reshape(-1)
     shown = min(WORST_SHOWN, count)
-    top = np.argpartition(-flat_ratio, shown - 1)[:shown] if flat_ratio.size > shown else np.arange(flat_ratio.size)
+    top = (
+        np.argpartition(-flat_ratio, shown - 1)[:shown]
+        if flat_ratio.size > shown
+        else np.arange(flat_ratio.size)
+    )
     top = sorted(top, key=lambda i: -flat_ratio[i])[:shown]
     for flat in top:
         lines.append(

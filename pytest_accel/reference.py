@@ -7,6 +7,7 @@ ones included) is reused untouched from the item.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Generator
@@ -82,10 +83,8 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
         ) from exc
     finally:
         for generator in reversed(teardowns):
-            try:
+            with contextlib.suppress(StopIteration):
                 next(generator)
-            except StopIteration:
-                pass
     return reference.recorded
 
 

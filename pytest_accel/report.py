@@ -62,8 +62,16 @@ def summary_rows(records: list[ItemRecord]) -> list[list[str]]:
     return rows
 
 
-HEADERS = ["test", "device", "dtype", "parity (worst/allowed)", "median time", "first call",
-           "speedup", "outcome"]
+HEADERS = [
+    "test",
+    "device",
+    "dtype",
+    "parity (worst/allowed)",
+    "median time",
+    "first call",
+    "speedup",
+    "outcome",
+]
 
 
 def device_lines(records: list[ItemRecord]) -> list[str]:

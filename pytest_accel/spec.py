@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pytest_accel.device_info import DeviceInfo, Discovery
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.frameworks import ALL_KINDS, FRAMEWORK_KINDS
-from pytest_accel.device_info import DeviceInfo, Discovery
 
 
 @dataclass(frozen=True)

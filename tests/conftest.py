@@ -18,13 +18,13 @@ TWO_CPU_DEVICES = "--xla_force_host_platform_device_count=2"
 # cannot be imported twice in one process, so the frameworks are imported once, here, up front.
 import numpy  # noqa: E402, F401
 
-import pytest_accel.frameworks.numpy_adapter  # noqa: E402, F401
+import pytest_accel.frameworks.numpy_adapter  # noqa: E402
 
 if importlib.util.find_spec("hypothesis") is not None:
     import hypothesis  # noqa: F401  (its pytest plugin imports it in every inner run otherwise)
 
 if HAS_TORCH:
-    import pytest_accel.frameworks.torch_adapter  # noqa: F401
+    import pytest_accel.frameworks.torch_adapter
 if HAS_JAX:
     import pytest_accel.frameworks.jax_adapter  # noqa: F401
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import needs_torch
 
 
@@ -70,9 +69,7 @@ def test_other_parameters_combine_with_devices(pytester: pytest.Pytester) -> Non
         ("", "*no framework is named for it*accel_framework*"),
     ],
 )
-def test_bad_marker_is_a_clear_collection_error(
-    pytester: pytest.Pytester, marker: str, message: str
-) -> None:
+def test_bad_marker_is_a_clear_collection_error(pytester: pytest.Pytester, marker: str, message: str) -> None:
     pytester.makepyfile(
         f"""
         import pytest

@@ -57,9 +57,7 @@ def test_two_jax_devices_run_and_a_planted_defect_fails_with_details(
     result.stdout.re_match_lines([r".*test_scale\s+jax cpu:1\s+float32\s+FAIL.*failed"])
 
 
-def test_selecting_one_device_alone_still_checks_parity(
-    pytester: pytest.Pytester, two_jax_devices
-) -> None:
+def test_selecting_one_device_alone_still_checks_parity(pytester: pytest.Pytester, two_jax_devices) -> None:
     pytester.makepyfile(test_defect=PLANTED_DEFECT)
     result = two_jax_devices("-v", "-k", "cpu:1")
     result.assert_outcomes(passed=1, failed=1, deselected=2)
@@ -132,9 +130,7 @@ def test_fixtures_get_the_reference_device_in_the_reference_pass(
     assert "CpuDevice(id=0)" in events[2]["weights_on"]
 
 
-def test_reference_values_are_reused_in_the_same_process(
-    pytester: pytest.Pytester, two_jax_devices
-) -> None:
+def test_reference_values_are_reused_in_the_same_process(pytester: pytest.Pytester, two_jax_devices) -> None:
     pytester.makepyfile(
         """
         import pathlib
@@ -152,9 +148,7 @@ def test_reference_values_are_reused_in_the_same_process(
     assert pytester.path.joinpath("runs.txt").read_text().split() == ["cpu", "cpu:1"]
 
 
-def test_different_checks_on_the_two_devices_fail_clearly(
-    pytester: pytest.Pytester, two_jax_devices
-) -> None:
+def test_different_checks_on_the_two_devices_fail_clearly(pytester: pytest.Pytester, two_jax_devices) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -239,6 +233,7 @@ def test_randn_values_are_bitwise_identical_on_every_device(
         on_cpu = pytester.path.joinpath(f"cpu-{dtype}.bin").read_bytes()
         on_cpu1 = pytester.path.joinpath(f"cpu_1-{dtype}.bin").read_bytes()
         assert on_cpu == on_cpu1 and len(on_cpu) > 0
-    assert pytester.path.joinpath("cpu-float32.bin").read_bytes() != pytester.path.joinpath(
-        "cpu-bfloat16.bin"
-    ).read_bytes()
+    assert (
+        pytester.path.joinpath("cpu-float32.bin").read_bytes()
+        != pytester.path.joinpath("cpu-bfloat16.bin").read_bytes()
+    )
