@@ -6,9 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_accel.fixture import ROLE_DEVICE, ROLE_REFERENCE, ROLE_REFERENCE_PASS, AccelDevice
+from pytest_accel.fixture import (
+    ROLE_DEVICE,
+    ROLE_ORACLE_PASS,
+    ROLE_REFERENCE,
+    ROLE_REFERENCE_PASS,
+    AccelDevice,
+)
 from pytest_accel.frameworks import load_adapter
 from pytest_accel.options import Settings
+from pytest_accel.oracle import oracle_dtype
 from pytest_accel.params import AccelParam
 from pytest_accel.reference import ReferenceCache, run_reference_pass
 from pytest_accel.results import ItemRecord
@@ -60,6 +67,7 @@ def make_item_device(item: pytest.Item, param: AccelParam, settings: Settings) -
         role=ROLE_REFERENCE if param.is_reference else ROLE_DEVICE,
         record=record,
         bench_budget_s=budget if settings.bench_enabled else None,
+        tolerances=settings.tolerances,
     )
 
 
@@ -69,8 +77,8 @@ def _framework_version(framework: str) -> str:
     return str(getattr(importlib.import_module(framework), "__version__", "?"))
 
 
-def _cache_key(item: pytest.Item, param: AccelParam) -> tuple[Any, ...]:
-    return (item_test_key(item, param), param.framework, param.dtype, param.reference.name)
+def _cache_key(item: pytest.Item, param: AccelParam, kind: str = "reference") -> tuple[Any, ...]:
+    return (item_test_key(item, param), param.framework, param.dtype, param.reference.name, kind)
 
 
 def _cache(state: SessionState) -> ReferenceCache:
@@ -105,3 +113,38 @@ def remember_reference_checks(item: pytest.Function, state: SessionState, device
     """After a reference item passed its body, keep its checks for the other devices' items."""
     param = item.stash[PARAM_KEY]
     _cache(state).put(_cache_key(item, param), list(device.recorded))
+
+
+def oracle_enabled(item: pytest.Item, settings: Settings) -> bool:
+    """Oracle mode for this item: the marker's ``oracle=`` wins over the option; floats only."""
+    param = item.stash[PARAM_KEY]
+    wanted = param.options.oracle if param.options.oracle is not None else settings.oracle
+    return bool(wanted) and param.dtype.startswith(("float", "bfloat", "complex"))
+
+
+def oracle_checks_for(item: pytest.Function, state: SessionState) -> list[RecordedCheck]:
+    """The checks of the float64 run on the reference device, from inputs rounded to the tested dtype."""
+    param = item.stash[PARAM_KEY]
+    key = _cache_key(item, param, kind="oracle")
+    cached = _cache(state).get(key)
+    if cached is not None:
+        return cached
+    adapter = load_adapter(param.framework)
+    try:
+        adapter.dtype(oracle_dtype(param.dtype))
+    except ValueError as exc:
+        pytest.fail(f"oracle mode needs {oracle_dtype(param.dtype)}: {exc}", pytrace=False)
+    oracle = AccelDevice(
+        adapter=adapter,
+        info=param.reference,
+        dtype_name=oracle_dtype(param.dtype),
+        options=param.options,
+        test_key=item_test_key(item, param),
+        role=ROLE_ORACLE_PASS,
+        record=None,
+        bench_budget_s=None,
+        input_dtype=param.dtype,
+    )
+    checks = run_reference_pass(item, oracle)
+    _cache(state).put(key, checks)
+    return checks

@@ -10,16 +10,19 @@ from typing import Any
 import numpy as np
 
 from pytest_accel.errors import CheckSequenceError, ParityError
-from pytest_accel.frameworks.base import Adapter, DeviceInfo, host_dtype_for
+from pytest_accel.frameworks.base import Adapter, DeviceInfo, host_dtype_for, round_host
 from pytest_accel.leaves import HostLeaf, flatten
 from pytest_accel.markers import TestOptions
+from pytest_accel.oracle import accuracy_verdict, nest_error
 from pytest_accel.parity import compare_leaf_maps
 from pytest_accel.results import CheckResult, ItemRecord
-from pytest_accel.tolerances import layered
+from pytest_accel.tolerances import ToleranceTable, tolerance_for_check
 
 ROLE_REFERENCE = "reference"  # the item that runs on the reference device: records, times
 ROLE_DEVICE = "device"  # an item on another device: compares with the reference pass, times
 ROLE_REFERENCE_PASS = "reference-pass"  # the hidden run on the reference device: records only
+ROLE_ORACLE_PASS = "oracle-pass"  # the hidden float64 run on the reference device: records only
+HIDDEN_ROLES = (ROLE_REFERENCE_PASS, ROLE_ORACLE_PASS)
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,12 @@ class AccelDevice:
         role: str,
         record: ItemRecord | None,
         bench_budget_s: float | None,
+        tolerances: ToleranceTable | None = None,
+        input_dtype: str | None = None,
     ) -> None:
         self._adapter = adapter
+        self._tolerances = tolerances or ToleranceTable({})
+        self._input_dtype = input_dtype
         self._info = info
         self._options = options
         self._role = role
@@ -63,6 +70,7 @@ class AccelDevice:
         self.dtype_name = dtype_name
         self.recorded: list[RecordedCheck] = []
         self.expected: list[RecordedCheck] | None = None
+        self.oracle: list[RecordedCheck] | None = None
         self.reference_name = record.reference_device if record else info.name
         self._checks_done = 0
 
@@ -103,6 +111,11 @@ class AccelDevice:
     def is_reference(self) -> bool:
         return self._role != ROLE_DEVICE
 
+    @property
+    def pass_label(self) -> str:
+        """How messages name the hidden run this device serves."""
+        return "the float64 oracle pass" if self._role == ROLE_ORACLE_PASS else "the reference pass"
+
     def __repr__(self) -> str:
         return f"<accel_device {self.framework} {self.name} {self.dtype_name} ({self._role})>"
 
@@ -111,6 +124,8 @@ class AccelDevice:
         return self.dtype_name if self.dtype_name.startswith(("float", "bfloat", "complex")) else "float32"
 
     def _from_host(self, host: np.ndarray, dtype_name: str) -> Any:
+        if self._input_dtype is not None:
+            host = round_host(host, self._input_dtype)
         host = np.asarray(host, dtype=host_dtype_for(dtype_name))
         return self._adapter.from_host(host, self._native, self._adapter.dtype(dtype_name))
 
@@ -180,46 +195,78 @@ class AccelDevice:
         self._checks_done += 1
         label = name or f"check{index}"
         leaves = flatten(value, label, scalar_dtype=self._float_dtype_name())
-        if self._role != ROLE_DEVICE:
+        if self._role in HIDDEN_ROLES:
             self.recorded.append(RecordedCheck(label, leaves))
-            if self._record is not None:
-                self._record.checks.append(CheckResult(label, True, None))
             return
-        expected = self._expected_check(index, label)
-
-        def tolerance_for(dtype: str):  # call > marker > defaults
-            return layered(dtype, (self._options.rtol, self._options.atol), (rtol, atol))
-
-        outcome = compare_leaf_maps(leaves, expected.leaves, tolerance_for)
+        result = CheckResult(label, True, None)
         if self._record is not None:
-            self._record.checks.append(CheckResult(label, outcome.passed, outcome.headroom))
-        if not outcome.passed:
-            outcome.context = (
-                f"on {self.framework} {self.name} ({self.dtype_name}) against the reference "
-                f"{self.reference_name}, check {label!r}"
+            self._record.checks.append(result)
+        failures: list[str] = []
+        reference_leaves = leaves
+        if self._role == ROLE_REFERENCE:
+            self.recorded.append(RecordedCheck(label, leaves))
+        else:
+            expected = self._matching_check(self.expected, index, label, "the reference device")
+            reference_leaves = expected.leaves
+            outcome = compare_leaf_maps(leaves, expected.leaves, self._tolerance_rule(rtol, atol))
+            result.passed, result.headroom = outcome.passed, outcome.headroom
+            if not outcome.passed:
+                outcome.context = (
+                    f"on {self.framework} {self.name} ({self.dtype_name}) against the reference "
+                    f"{self.reference_name}, check {label!r}"
+                )
+                failures.append(outcome.message())
+        if self.oracle is not None:
+            oracle = self._matching_check(self.oracle, index, label, "the float64 oracle pass")
+            result.error_vs_oracle = nest_error(leaves, oracle.leaves)
+            result.reference_error_vs_oracle = nest_error(reference_leaves, oracle.leaves)
+            verdict = accuracy_verdict(
+                self.dtype_name, result.error_vs_oracle, result.reference_error_vs_oracle
             )
-            raise ParityError(outcome.message())
+            if verdict is not None and self._role == ROLE_DEVICE:
+                result.passed = False
+                failures.append(
+                    f"accuracy check failed on {self.framework} {self.name} ({self.dtype_name}), "
+                    f"check {label!r}: {verdict}"
+                )
+        if failures:
+            raise ParityError("\n".join(failures))
 
-    def _expected_check(self, index: int, label: str) -> RecordedCheck:
-        expected = self.expected or []
-        if index >= len(expected):
-            raise CheckSequenceError(
-                f"check #{index + 1} ({label!r}) on {self.name} has no counterpart: on the reference "
-                f"device {self.reference_name} the test called check {len(expected)} time(s) "
-                f"({_names(expected)}). A test must make the same checks on every device."
+    def _tolerance_rule(self, rtol: float | None, atol: float | None) -> Callable[[str], Any]:
+        def rule(dtype: str) -> Any:
+            return tolerance_for_check(
+                dtype,
+                kind=self.kind,
+                table=self._tolerances,
+                tf32=self._options.tf32,
+                marker=(self._options.rtol, self._options.atol),
+                call=(rtol, atol),
             )
-        if expected[index].name != label:
+
+        return rule
+
+    def _matching_check(
+        self, recorded: list[RecordedCheck] | None, index: int, label: str, where: str
+    ) -> RecordedCheck:
+        recorded = recorded or []
+        if index >= len(recorded):
+            raise CheckSequenceError(
+                f"check #{index + 1} ({label!r}) on {self.name} has no counterpart: in {where} "
+                f"({self.reference_name}) the test called check {len(recorded)} time(s) "
+                f"({_names(recorded)}). A test must make the same checks on every device."
+            )
+        if recorded[index].name != label:
             raise CheckSequenceError(
                 f"check #{index + 1} is named {label!r} on {self.name} but "
-                f"{expected[index].name!r} on the reference device {self.reference_name}: a test "
-                "must make the same checks, in the same order, on every device."
+                f"{recorded[index].name!r} in {where} ({self.reference_name}): a test must make the "
+                "same checks, in the same order, on every device."
             )
-        return expected[index]
+        return recorded[index]
 
     def verify_all_checks_made(self) -> None:
         """After the body: the device must have made every check the reference pass made."""
-        expected = self.expected or []
-        if self._role == ROLE_DEVICE and self._checks_done < len(expected):
+        expected = self.expected or self.oracle or []
+        if self._checks_done < len(expected):
             raise CheckSequenceError(
                 f"the test called check {self._checks_done} time(s) on {self.name} but "
                 f"{len(expected)} time(s) on the reference device {self.reference_name} "
@@ -232,7 +279,7 @@ class AccelDevice:
 
         ``name`` labels the measurement when a test benches several things.
         """
-        if self._role == ROLE_REFERENCE_PASS or self._bench_budget_s is None or self._record is None:
+        if self._role in HIDDEN_ROLES or self._bench_budget_s is None or self._record is None:
             return fn(*args, **kwargs)
         from pytest_accel.timing import measure
 

@@ -12,8 +12,8 @@ from pytest_accel.frameworks import ALL_KINDS, KNOWN_FRAMEWORKS
 
 MARKER_HELP = (
     "accel(framework=None, devices=None, dtypes=None, rtol=None, atol=None, reference=None, "
-    "seed=None, bench_budget=None): run the test on each selected device (fixture accel_device) "
-    "and check parity with the reference device"
+    "seed=None, bench_budget=None, tf32=False, oracle=None): run the test on each selected device "
+    "(fixture accel_device) and check parity with the reference device"
 )
 MARKER_KEYS = (
     "framework",
@@ -24,6 +24,8 @@ MARKER_KEYS = (
     "reference",
     "seed",
     "bench_budget",
+    "tf32",
+    "oracle",
 )
 
 
@@ -39,6 +41,8 @@ class TestOptions:
     reference: str
     seed: int
     bench_budget_s: float | None
+    tf32: bool = False
+    oracle: bool | None = None
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:
@@ -131,6 +135,9 @@ def read_marker(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise AccelConfigError(f"{where}(seed={seed!r}): seed must be an integer")
     reference = kwargs.get("reference") or default_reference
+    for flag in ("tf32", "oracle"):
+        if kwargs.get(flag) is not None and not isinstance(kwargs[flag], bool):
+            raise AccelConfigError(f"{where}({flag}={kwargs[flag]!r}): use True or False")
     return TestOptions(
         frameworks=frameworks,
         kinds=_validate_kinds(kwargs.get("devices"), f"{where}(devices=...)"),
@@ -140,4 +147,6 @@ def read_marker(
         reference=str(reference),
         seed=seed,
         bench_budget_s=_optional_float(kwargs.get("bench_budget"), f"{where}(bench_budget)"),
+        tf32=bool(kwargs.get("tf32", False)),
+        oracle=kwargs.get("oracle"),
     )

@@ -9,6 +9,7 @@ import pytest
 
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.spec import DeviceSpec, parse_spec
+from pytest_accel.tolerances import ToleranceTable, parse_tolerance_table
 
 ENV_SPEC = "PYTEST_ACCEL"
 DEFAULT_BENCH_BUDGET_S = 0.25
@@ -25,6 +26,8 @@ class Settings:
     seed: int
     bench_enabled: bool
     bench_budget_s: float
+    tolerances: ToleranceTable
+    oracle: bool
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -51,6 +54,14 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="SECONDS",
         help=f"time budget of one bench call (default {DEFAULT_BENCH_BUDGET_S})",
     )
+    group.addoption(
+        "--accel-oracle",
+        dest="accel_oracle",
+        action="store_true",
+        default=None,
+        help="also run each accel test in float64 on the CPU and report every device's error "
+        "against that oracle; a device much less accurate than the reference fails",
+    )
     parser.addini("accel", "default device SPEC for accel tests (like --accel)", default="")
     parser.addini(
         "accel_framework",
@@ -63,6 +74,13 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("accel_seed", "default seed of accel_device.randn and friends", default="")
     parser.addini("accel_no_bench", "true to turn timing off (like --accel-no-bench)", default="")
     parser.addini("accel_bench_budget", "time budget of one bench call in seconds", default="")
+    parser.addini(
+        "accel_tolerances",
+        "tolerance overrides, one per line: 'float32: rtol=2e-5, atol=1e-7' or 'cuda.bfloat16: rtol=0.1'",
+        type="linelist",
+        default=[],
+    )
+    parser.addini("accel_oracle", "true to turn on the float64 oracle (like --accel-oracle)", default="")
 
 
 def _ini_text(config: pytest.Config, name: str) -> str:
@@ -117,6 +135,9 @@ def read_settings(config: pytest.Config) -> Settings:
     if budget_text is None:
         budget_text, budget_what = _ini_text(config, "accel_bench_budget"), "ini accel_bench_budget"
     budget = parse_positive_float(budget_text, budget_what) if budget_text else DEFAULT_BENCH_BUDGET_S
+    oracle = config.getoption("accel_oracle")
+    if oracle is None:
+        oracle = _parse_bool(_ini_text(config, "accel_oracle"), "ini accel_oracle")
     return Settings(
         spec=spec,
         default_framework=frameworks,
@@ -125,4 +146,6 @@ def read_settings(config: pytest.Config) -> Settings:
         seed=seed,
         bench_enabled=not no_bench,
         bench_budget_s=budget,
+        tolerances=parse_tolerance_table(list(config.getini("accel_tolerances"))),
+        oracle=oracle,
     )

@@ -133,9 +133,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     device = pyfuncitem.stash.get(DEVICE_KEY, None)
     if device is None:
         return (yield)
-    from pytest_accel.device_factory import reference_checks_for, remember_reference_checks
+    from pytest_accel.device_factory import (
+        oracle_checks_for,
+        oracle_enabled,
+        reference_checks_for,
+        remember_reference_checks,
+    )
 
     state = _state(pyfuncitem.config)
+    if oracle_enabled(pyfuncitem, state.settings):
+        device.oracle = oracle_checks_for(pyfuncitem, state)
     if not device.is_reference:
         device.expected = reference_checks_for(pyfuncitem, state)
     result = yield

@@ -77,7 +77,7 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
         if isinstance(exc, (SystemExit, GeneratorExit)):
             raise
         raise ReferencePassError(
-            f"the reference pass on {reference.framework} {reference.name} ({reference.dtype_name}) "
+            f"{reference.pass_label} on {reference.framework} {reference.name} ({reference.dtype_name}) "
             f"raised {type(exc).__name__}: {exc}\nNo parity could be judged; the error is in the "
             "test or the code under test on the reference device, not a device mismatch."
         ) from exc

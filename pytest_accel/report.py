@@ -28,6 +28,17 @@ def parity_cell(record: ItemRecord) -> str:
     return f"ok ({worst:.2f})" if worst is not None else "ok"
 
 
+def oracle_cell(record: ItemRecord) -> str:
+    """This device's worst error against the float64 oracle, with the reference device's beside it."""
+    own = [c.error_vs_oracle for c in record.checks if c.error_vs_oracle is not None]
+    ref = [c.reference_error_vs_oracle for c in record.checks if c.reference_error_vs_oracle is not None]
+    if not own:
+        return "-"
+    if record.is_reference:
+        return f"{max(own):.2g}"
+    return f"{max(own):.2g} (ref {max(ref):.2g})"
+
+
 def _reference_medians(records: list[ItemRecord]) -> dict[tuple[str, str, str, str], float]:
     medians = {}
     for record in records:
@@ -37,11 +48,13 @@ def _reference_medians(records: list[ItemRecord]) -> dict[tuple[str, str, str, s
     return medians
 
 
-def summary_rows(records: list[ItemRecord]) -> list[list[str]]:
+def summary_rows(records: list[ItemRecord], with_oracle: bool = False) -> list[list[str]]:
     reference = _reference_medians(records)
     rows = []
     for record in records:
         base = [record.test, f"{record.framework} {record.device}", record.dtype, parity_cell(record)]
+        if with_oracle:
+            base.append(oracle_cell(record))
         if not record.benches:
             rows.append([*base, "-", "-", "-", record.outcome])
             continue
@@ -85,12 +98,19 @@ def device_lines(records: list[ItemRecord]) -> list[str]:
 
 
 def render_summary(records: list[ItemRecord], discovery_lines: list[str]) -> str:
+    with_oracle = any(c.error_vs_oracle is not None for r in records for c in r.checks)
+    headers = [*HEADERS[:4], "error vs float64 oracle", *HEADERS[4:]] if with_oracle else HEADERS
     lines = ["devices:"]
     lines.extend(f"  {line}" for line in (discovery_lines or device_lines(records)))
     lines.append("")
-    lines.append(tabulate(summary_rows(records), headers=HEADERS, tablefmt="simple"))
+    lines.append(tabulate(summary_rows(records, with_oracle), headers=headers, tablefmt="simple"))
     lines.append(
         "parity: worst error as a fraction of the allowed error (above 1 fails); median time per "
         "call with half the interquartile range; speedup against the reference device"
     )
+    if with_oracle:
+        lines.append(
+            "error vs float64 oracle: worst |value - oracle| / (|oracle| + rms(oracle)) of the device, "
+            "with the reference device's own in brackets"
+        )
     return "\n".join(lines)

@@ -21,6 +21,8 @@ class CheckResult:
     name: str
     passed: bool
     headroom: float | None
+    error_vs_oracle: float | None = None
+    reference_error_vs_oracle: float | None = None
 
 
 @dataclass

@@ -7,6 +7,7 @@ entries) get the error bound their computation really has, not one relative to t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 EXACT_DTYPES = ("bool", "int8", "uint8", "int16", "int32", "int64")
@@ -46,6 +47,85 @@ def layered(dtype: str, *overrides: tuple[float | None, float | None]) -> Tolera
     base = default_tolerance(dtype)
     rtol, atol = base.rtol, base.atol
     for override_rtol, override_atol in overrides:
+        if override_rtol is not None:
+            rtol = override_rtol
+        if override_atol is not None:
+            atol = override_atol
+    return Tolerance(rtol, atol)
+
+
+# A float32 result computed through TF32 (10-bit mantissa, unit roundoff 2^-11) on purpose gets the
+# same allowance as float16, whose unit roundoff is the same.
+TF32_TOLERANCE = Tolerance(rtol=1e-2, atol=1e-30)
+TF32_AFFECTED = ("float32", "complex64")
+
+_ENTRY = re.compile(r"^\s*(?:(?P<kind>[a-z]+)\.)?(?P<dtype>[a-z0-9]+)\s*[:=]?\s*(?P<rest>.*)$")
+_SETTING = re.compile(r"(rtol|atol)\s*=\s*([^\s,;]+)")
+
+
+@dataclass(frozen=True)
+class ToleranceTable:
+    """Configured overrides: keys ``dtype`` or ``kind.dtype`` mapping to (rtol, atol), None = unset."""
+
+    entries: dict[str, tuple[float | None, float | None]]
+
+    def layers_for(self, kind: str, dtype: str) -> list[tuple[float | None, float | None]]:
+        """The configured layers that apply, most general first."""
+        found = [self.entries.get(dtype), self.entries.get(f"{kind}.{dtype}")]
+        return [layer for layer in found if layer is not None]
+
+
+def parse_tolerance_table(lines: list[str], what: str = "ini accel_tolerances") -> ToleranceTable:
+    """Parse lines such as ``float32: rtol=2e-5, atol=1e-7`` or ``cuda.bfloat16: rtol=0.1``."""
+    from pytest_accel.device_info import DTYPE_NAMES
+    from pytest_accel.errors import AccelConfigError
+    from pytest_accel.frameworks import ALL_KINDS
+
+    entries: dict[str, tuple[float | None, float | None]] = {}
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _ENTRY.match(line.lower())
+        hint = "write entries like 'float32: rtol=2e-5, atol=1e-7' or 'cuda.bfloat16: rtol=0.1'"
+        if match is None:
+            raise AccelConfigError(f"{what}: cannot read {raw!r}; {hint}")
+        kind, dtype, rest = match["kind"], match["dtype"], match["rest"]
+        if dtype not in DTYPE_NAMES:
+            raise AccelConfigError(f"{what}: unknown dtype {dtype!r} in {raw!r}; {hint}")
+        if kind is not None and kind not in ALL_KINDS:
+            raise AccelConfigError(f"{what}: unknown device kind {kind!r} in {raw!r}; {hint}")
+        settings = dict(_SETTING.findall(rest))
+        leftover = _SETTING.sub("", rest).replace(",", " ").replace(";", " ").strip()
+        if not settings or leftover:
+            raise AccelConfigError(f"{what}: cannot read {raw!r}; {hint}")
+        values: dict[str, float] = {}
+        for name, text in settings.items():
+            try:
+                values[name] = float(text)
+            except ValueError:
+                raise AccelConfigError(f"{what}: {name}={text!r} in {raw!r} is not a number") from None
+            if not values[name] >= 0:
+                raise AccelConfigError(f"{what}: {name} in {raw!r} must not be negative")
+        key = f"{kind}.{dtype}" if kind else dtype
+        entries[key] = (values.get("rtol"), values.get("atol"))
+    return ToleranceTable(entries)
+
+
+def tolerance_for_check(
+    dtype: str,
+    *,
+    kind: str,
+    table: ToleranceTable,
+    tf32: bool,
+    marker: tuple[float | None, float | None],
+    call: tuple[float | None, float | None],
+) -> Tolerance:
+    """Layers, least specific first: defaults (TF32-level when accepted), configuration by dtype,
+    configuration by device kind and dtype, the marker, the call."""
+    base = TF32_TOLERANCE if tf32 and dtype in TF32_AFFECTED else default_tolerance(dtype)
+    rtol, atol = base.rtol, base.atol
+    for override_rtol, override_atol in [*table.layers_for(kind, dtype), marker, call]:
         if override_rtol is not None:
             rtol = override_rtol
         if override_atol is not None:

@@ -179,7 +179,7 @@ def test_different_checks_on_the_two_devices_fail_clearly(pytester: pytest.Pytes
         [
             "*CheckSequenceError: the test called check 1 time(s) on cpu:1 but 2 time(s) on the "
             "reference device cpu ('a', 'b')*",
-            "*CheckSequenceError: check #1 is named 'z' on cpu:1 but 'a' on the reference device cpu*",
+            "*CheckSequenceError: check #1 is named 'z' on cpu:1 but 'a' in the reference device (cpu)*",
             "*CheckSequenceError: check #2 ('extra') on cpu:1 has no counterpart*",
         ]
     )

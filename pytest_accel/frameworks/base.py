@@ -93,3 +93,21 @@ class SyncingTimer:
             call()
         self._sync()
         return time.perf_counter() - start
+
+
+def round_host(values: np.ndarray, dtype_name: str) -> np.ndarray:
+    """``values`` rounded to ``dtype_name``'s precision (round to nearest even), returned as float64.
+
+    The float64 oracle starts from the inputs exactly as the tested dtype sees them.
+    """
+    if dtype_name == "bfloat16":
+        bits = np.asarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
+        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
+        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    if dtype_name in ("float32", "float16", "complex64"):
+        return (
+            np.asarray(values)
+            .astype(dtype_name)
+            .astype(np.complex128 if dtype_name == "complex64" else np.float64)
+        )
+    return np.asarray(values)

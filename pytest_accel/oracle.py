@@ -1,0 +1,74 @@
+"""Oracle mode: each device's error against a float64 CPU run of the same test, next to the reference's.
+
+Parity says two devices agree; the oracle says how close each is to the exact answer. A device much
+less accurate than the reference device fails, with both errors in the message.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from pytest_accel.leaves import HostLeaf
+
+# A device fails when its error exceeds this multiple of the reference's error (or of the floor):
+# reorderings of the same arithmetic stay well within it; lower-precision arithmetic does not.
+ACCURACY_FACTOR = 4.0
+# Errors below this many unit roundoffs of the dtype are never "much less accurate".
+FLOOR_UNITS = 8.0
+UNIT_ROUNDOFF = {
+    "float64": 2.0**-53,
+    "complex128": 2.0**-53,
+    "float32": 2.0**-24,
+    "complex64": 2.0**-24,
+    "float16": 2.0**-11,
+    "bfloat16": 2.0**-8,
+}
+
+
+def leaf_error(actual: HostLeaf | None, oracle: HostLeaf | None) -> float:
+    """Worst ``|actual - oracle| / (|oracle| + rms(oracle))``: the error on the result's own scale."""
+    if actual is None or oracle is None:
+        return 0.0 if actual is None and oracle is None else math.inf
+    if actual.shape != oracle.shape:
+        return math.inf
+    a = np.asarray(actual.values, dtype=np.complex128 if np.iscomplexobj(actual.values) else np.float64)
+    o = np.asarray(oracle.values, dtype=a.dtype)
+    finite = np.isfinite(o)
+    if not np.array_equal(np.isfinite(a), finite):
+        return math.inf
+    if not finite.any():
+        return 0.0
+    a, o = a[finite], o[finite]
+    scale = float(np.sqrt(np.mean(np.abs(o) ** 2)))
+    denominator = np.abs(o) + scale
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(denominator > 0, np.abs(a - o) / denominator, np.where(a == o, 0.0, np.inf))
+    return float(ratio.max())
+
+
+def nest_error(actual: dict[str, HostLeaf | None], oracle: dict[str, HostLeaf | None]) -> float:
+    """The worst leaf error of a nest; a nest whose paths differ from the oracle's is infinitely off."""
+    if set(actual) != set(oracle):
+        return math.inf
+    return max((leaf_error(actual[path], oracle[path]) for path in oracle), default=0.0)
+
+
+def accuracy_verdict(dtype: str, device_error: float, reference_error: float) -> str | None:
+    """None when the device is about as accurate as the reference; else the reason it is not."""
+    floor = FLOOR_UNITS * UNIT_ROUNDOFF.get(dtype, 2.0**-24)
+    allowed = ACCURACY_FACTOR * max(reference_error, floor)
+    if device_error <= allowed:
+        return None
+    return (
+        f"error against the float64 oracle is {device_error:.3g} on this device but "
+        f"{reference_error:.3g} on the reference device (allowed: {ACCURACY_FACTOR:g}x the "
+        f"reference's error, at least {ACCURACY_FACTOR * floor:.3g}); errors are "
+        "|value - oracle| / (|oracle| + rms(oracle)), worst element"
+    )
+
+
+def oracle_dtype(dtype: str) -> str:
+    """The dtype the oracle computes in: float64, or complex128 for complex tests."""
+    return "complex128" if dtype.startswith("complex") else "float64"
