@@ -1,0 +1,200 @@
+"""Tolerance layers, TF32 acceptance, the float64 oracle mode, and parity messages in real sessions."""
+
+from __future__ import annotations
+
+import pytest
+
+# On cpu:1 the float32 matmul's inputs go through TF32 (10-bit mantissa), as on a GPU with TF32 on.
+TF32_TEST = """
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+def tf32(x):
+    bits = np.asarray(x).view(np.uint32)
+    rounded = (bits + 0xFFF + ((bits >> 13) & 1)) & np.uint32(0xFFFFE000)
+    return jnp.asarray(rounded.view(np.float32))
+
+@pytest.mark.accel(framework="jax"{marker})
+def test_mm(accel_device):
+    a = accel_device.randn(256, 256)
+    b = accel_device.randn(256, 256)
+    if accel_device.name == "cpu:1":
+        a, b = tf32(a), tf32(b)
+    accel_device.check(jnp.matmul(a, b, precision="highest"), name="mm")
+"""
+
+
+def test_tf32_drift_fails_naming_tf32_and_its_switch(pytester: pytest.Pytester, two_jax_devices) -> None:
+    pytester.makepyfile(TF32_TEST.format(marker=""))
+    result = two_jax_devices()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*parity failed on jax cpu:1 (float32)*",
+            "*diagnosis: this float32 mismatch * fits TF32 precision (10-bit mantissa)*"
+            "jax_default_matmul_precision*tf32=True*",
+        ]
+    )
+
+
+def test_tf32_level_parity_can_be_accepted_on_purpose(pytester: pytest.Pytester, two_jax_devices) -> None:
+    pytester.makepyfile(TF32_TEST.format(marker=", tf32=True"))
+    result = two_jax_devices()
+    result.assert_outcomes(passed=2)
+
+
+def test_configured_tolerances_layer_under_marker_and_call(pytester: pytest.Pytester) -> None:
+    """defaults < ini by dtype < ini by kind.dtype < marker < call, judged on a 1e-3 relative error."""
+    pytester.makepyfile(
+        """
+        import numpy as np
+        import pytest
+        from pytest_accel.tolerances import tolerance_for_check
+
+        def test_layers(pytestconfig):
+            from pytest_accel.plugin import STATE_KEY
+            table = pytestconfig.stash[STATE_KEY].settings.tolerances
+            rule = lambda **kw: tolerance_for_check("float32", kind="cuda", table=table, tf32=False,
+                                                    marker=kw.get("m", (None, None)),
+                                                    call=kw.get("c", (None, None)))
+            assert rule().rtol == 3e-5 and rule().atol == 1e-6          # cuda.float32 beats float32
+            assert tolerance_for_check("float32", kind="cpu", table=table, tf32=False,
+                                       marker=(None, None), call=(None, None)).rtol == 2e-5
+            assert rule(m=(1e-4, None)).rtol == 1e-4 and rule(m=(1e-4, None)).atol == 1e-6
+            assert rule(m=(1e-4, None), c=(5e-4, None)).rtol == 5e-4
+            assert tolerance_for_check("float16", kind="cuda", table=table, tf32=False,
+                                       marker=(None, None), call=(None, None)).rtol == 1e-2
+            assert tolerance_for_check("float32", kind="cuda", table=table, tf32=True,
+                                       marker=(None, None), call=(None, None)).rtol == 3e-5
+        """
+    )
+    pytester.makeini(
+        """
+        [pytest]
+        accel_tolerances =
+            float32: rtol=2e-5
+            cuda.float32: rtol=3e-5, atol=1e-6
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("float31: rtol=1e-3", "*unknown dtype 'float31'*"),
+        ("gpu.float32: rtol=1e-3", "*unknown device kind 'gpu'*"),
+        ("float32: rtol=abc", "*rtol='abc'*is not a number*"),
+        ("float32 tolerance", "*cannot read 'float32 tolerance'*"),
+    ],
+)
+def test_bad_tolerance_configuration_is_a_usage_error(
+    pytester: pytest.Pytester, line: str, message: str
+) -> None:
+    pytester.makeini(f"[pytest]\naccel_tolerances =\n    {line}\n")
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: ini accel_tolerances: {message.lstrip('*')}"])
+
+
+def test_tolerances_from_pyproject(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        """
+        [tool.pytest.ini_options]
+        accel_tolerances = ["float64: rtol=0.5"]
+        """
+    )
+    pytester.makepyfile(
+        """
+        import numpy as np
+        import pytest
+        from pytest_accel import assert_parity
+
+        @pytest.mark.accel(framework="numpy", dtypes=["float64"])
+        def test_x(accel_device, pytestconfig):
+            from pytest_accel.plugin import STATE_KEY
+            table = pytestconfig.stash[STATE_KEY].settings.tolerances
+            assert table.entries == {"float64": (0.5, None)}
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+ORACLE_TEST = """
+import pytest
+
+@pytest.mark.accel(framework="jax", dtypes=["float32"]{marker})
+def test_cumsum(accel_device):
+    x = accel_device.randn(4096)
+    s = accel_device.xp.cumsum(x)
+    if accel_device.name == "cpu:1":
+        s = s.astype("bfloat16").astype("float32")  # a device computing in lower precision
+    accel_device.check(s, name="cumsum", rtol=1.0)  # parity alone would accept it
+"""
+
+
+def test_oracle_mode_fails_a_much_less_accurate_device(
+    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(ORACLE_TEST.format(marker=", oracle=True"))
+    monkeypatch.setenv("JAX_ENABLE_X64", "1")
+    result = two_jax_devices("-v")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*accuracy check failed on jax cpu:1 (float32), check 'cumsum': error against the float64 "
+            "oracle is * on this device but * on the reference device*",
+        ]
+    )
+    result.stdout.re_match_lines(
+        [
+            r".*error vs float64 oracle.*",
+            r".*test_cumsum\s+jax cpu\s+float32\s+reference\s+\d\S*\s.*passed",
+            r".*test_cumsum\s+jax cpu:1\s+float32\s+FAIL.*\s+\S+ \(ref \S+\)\s.*failed",
+        ]
+    )
+
+
+def test_oracle_mode_from_the_command_line(
+    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(ORACLE_TEST.format(marker=""))
+    without = two_jax_devices()
+    without.assert_outcomes(passed=2)
+    monkeypatch.setenv("JAX_ENABLE_X64", "1")
+    with_oracle = two_jax_devices("--accel-oracle")
+    with_oracle.assert_outcomes(passed=1, failed=1)
+
+
+def test_oracle_mode_without_float64_says_how_to_enable_it(
+    pytester: pytest.Pytester, two_jax_devices
+) -> None:
+    pytester.makepyfile(ORACLE_TEST.format(marker=", oracle=True"))
+    result = two_jax_devices()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*oracle mode needs float64*JAX_ENABLE_X64=1*"])
+
+
+def test_oracle_mode_with_numpy_reports_the_reference_accuracy(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import numpy as np
+        import pytest
+
+        @pytest.mark.accel(framework="numpy", dtypes=["float32", "float16"], oracle=True)
+        def test_mean(accel_device):
+            x = accel_device.randn(1000)
+            assert x.dtype == accel_device.dtype
+            accel_device.check(np.cumsum(x), name="cumsum")
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+    result.stdout.re_match_lines(
+        [
+            r".*test_mean\s+numpy cpu\s+float32\s+reference\s+(\d\.\d+e-0[5-8]|\d\.\d+e-0[5-8])\s.*passed",
+            r".*test_mean\s+numpy cpu\s+float16\s+reference\s+0\.0\d+\s.*passed",
+        ]
+    )
