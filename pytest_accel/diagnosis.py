@@ -68,8 +68,9 @@ def diagnose_float_mismatch(
         relative = np.abs(a - r) / (np.abs(r) + scale)
     worst = float(np.nanmax(relative)) if relative.size else 0.0
     typical = float(np.nanmedian(relative)) if relative.size else 0.0
-    # TF32 spreads its error over the whole result; one bad element is not TF32.
-    if TF32_UNIT / 64 < worst <= 64 * TF32_UNIT and typical >= TF32_UNIT / 256:
+    # TF32 spreads its error over the whole result: one bad element, or a few values, is not TF32.
+    spread_out = relative.size >= 16 and typical >= TF32_UNIT / 64
+    if TF32_UNIT / 8 < worst <= 64 * TF32_UNIT and spread_out:
         framework = actual.framework if actual.framework in TF32_SWITCHES else expected.framework
         switch = TF32_SWITCHES.get(framework, " / ".join(TF32_SWITCHES.values()))
         lines.append(

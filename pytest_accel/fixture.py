@@ -194,7 +194,9 @@ class AccelDevice:
         index = self._checks_done
         self._checks_done += 1
         label = name or f"check{index}"
-        leaves = flatten(value, label, scalar_dtype=self._float_dtype_name())
+        # Compared values stay on their device (the comparison runs there); recorded ones go to the host.
+        keep = self._role == ROLE_DEVICE
+        leaves = flatten(value, label, scalar_dtype=self._float_dtype_name(), keep_on_device=keep)
         if self._role in HIDDEN_ROLES:
             self.recorded.append(RecordedCheck(label, leaves))
             return

@@ -15,7 +15,11 @@ _SCALAR_TYPES = (bool, int, float, complex)
 
 @dataclass(frozen=True)
 class HostLeaf:
-    """One array or scalar of a nest, copied to the host; ``dtype`` keeps names numpy lacks."""
+    """One array or scalar of a nest; ``dtype`` keeps names numpy lacks.
+
+    ``values`` is a host numpy copy, except for a torch tensor on an accelerator that is being compared
+    (not recorded): it stays on its device so that the comparison runs there.
+    """
 
     values: np.ndarray
     dtype: str
@@ -38,9 +42,19 @@ def adapter_of(value: Any) -> Adapter | None:
     return None
 
 
-def to_leaf(value: Any, scalar_dtype: str) -> HostLeaf:
+def to_leaf(value: Any, scalar_dtype: str, keep_on_device: bool = False) -> HostLeaf:
     """Copy one array or Python scalar to the host; Python numbers take ``scalar_dtype``'s rules."""
     adapter = adapter_of(value)
+    on_accelerator = (
+        keep_on_device
+        and adapter is not None
+        and adapter.name == "torch"
+        and adapter.is_array(value)
+        and value.device.type != "cpu"
+        and value.is_floating_point()
+    )
+    if on_accelerator:
+        return HostLeaf(value.detach(), adapter.dtype_name(value), adapter.name)
     if adapter is not None and adapter.is_array(value):
         return HostLeaf(adapter.to_host(value), adapter.dtype_name(value), adapter.name)
     if isinstance(value, bool):
@@ -61,7 +75,9 @@ def _is_namedtuple(value: Any) -> bool:
     return isinstance(value, tuple) and hasattr(value, "_fields")
 
 
-def flatten(value: Any, root: str, scalar_dtype: str = "float32") -> dict[str, HostLeaf | None]:
+def flatten(
+    value: Any, root: str, scalar_dtype: str = "float32", keep_on_device: bool = False
+) -> dict[str, HostLeaf | None]:
     """Map each leaf's path (``out["logits"][1]``) to its host copy; ``None`` leaves stay None."""
     leaves: dict[str, HostLeaf | None] = {}
 
@@ -78,7 +94,7 @@ def flatten(value: Any, root: str, scalar_dtype: str = "float32") -> dict[str, H
             for index, child in enumerate(node):
                 walk(child, f"{path}[{index}]")
         else:
-            leaves[path] = to_leaf(node, scalar_dtype)
+            leaves[path] = to_leaf(node, scalar_dtype, keep_on_device)
 
     walk(value, root)
     return leaves

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from pytest_accel.error_kernels import host_copy
 from pytest_accel.leaves import HostLeaf
 
 # A device fails when its error exceeds this multiple of the reference's error (or of the floor):
@@ -33,7 +34,8 @@ def leaf_error(actual: HostLeaf | None, oracle: HostLeaf | None) -> float:
         return 0.0 if actual is None and oracle is None else math.inf
     if actual.shape != oracle.shape:
         return math.inf
-    a = np.asarray(actual.values, dtype=np.complex128 if np.iscomplexobj(actual.values) else np.float64)
+    host = host_copy(actual.values)
+    a = np.asarray(host, dtype=np.complex128 if np.iscomplexobj(host) else np.float64)
     o = np.asarray(oracle.values, dtype=a.dtype)
     finite = np.isfinite(o)
     if not np.array_equal(np.isfinite(a), finite):

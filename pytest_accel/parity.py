@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from pytest_accel.diagnosis import diagnose_float_mismatch
+from pytest_accel.error_kernels import error_stats, host_copy
 from pytest_accel.leaves import HostLeaf, flatten
 from pytest_accel.tolerances import EXACT_DTYPES, Tolerance, layered
 
@@ -83,11 +85,12 @@ def compare_leaf(
 
 
 def _python_scalar_pair(actual: HostLeaf, expected: HostLeaf) -> bool:
-    return "python" in (actual.framework, expected.framework) and actual.values.ndim == 0
+    return "python" in (actual.framework, expected.framework) and len(actual.shape) == 0
 
 
 def _compare_exact(path: str, actual: HostLeaf, expected: HostLeaf) -> LeafOutcome:
-    differs = np.asarray(actual.values != expected.values)
+    actual_values = host_copy(actual.values)
+    differs = np.asarray(actual_values != expected.values)
     count = int(differs.sum())
     if count == 0:
         return LeafOutcome(path, True, 0.0)
@@ -95,70 +98,36 @@ def _compare_exact(path: str, actual: HostLeaf, expected: HostLeaf) -> LeafOutco
     for flat in np.flatnonzero(differs)[:WORST_SHOWN]:
         index = _index_text(flat, differs.shape)
         lines.append(
-            f"at {index}: {actual.values.flat[flat]!r} where the reference has {expected.values.flat[flat]!r}"
+            f"at {index}: {actual_values.flat[flat]!r} where the reference has {expected.values.flat[flat]!r}"
         )
     return LeafOutcome(path, False, float("inf"), lines)
 
 
-def _working_dtype(values: np.ndarray) -> np.dtype:
-    if values.dtype in (np.float64, np.complex128):
-        return values.dtype
-    if np.iscomplexobj(values):
-        return np.dtype(np.complex64)
-    return np.dtype(np.float32)
-
-
 def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Tolerance) -> LeafOutcome:
-    work = _working_dtype(expected.values)
-    a = np.asarray(actual.values, dtype=work)
-    r = np.asarray(expected.values, dtype=work)
-    real = np.float64 if work in (np.float64, np.complex128) else np.float32
-    finite_r = np.isfinite(r)
-    all_finite = bool(finite_r.all()) and bool(np.isfinite(a).all())
-    with np.errstate(invalid="ignore", over="ignore"):
-        diff = np.abs(a - r).astype(real, copy=False)
-        magnitude = np.abs(r).astype(real, copy=False)
-        if all_finite:
-            scale = float(np.sqrt(np.mean(np.square(magnitude, dtype=np.float64))))
-        else:
-            finite_mag = magnitude[finite_r]
-            scale = (
-                float(np.sqrt(np.mean(np.square(finite_mag, dtype=np.float64)))) if finite_mag.size else 0.0
-            )
-            same_special = (np.isnan(a) & np.isnan(r)) | ((a == r) & ~finite_r)
-            diff = np.where(same_special, 0, np.where(np.isnan(diff), np.inf, diff))
-            magnitude = np.where(finite_r, magnitude, 0)
-        allowed = magnitude * real(tol.rtol)
-        allowed += real(tol.atol + tol.rtol * scale)
-        ratio = diff / allowed
-    worst = float(ratio.max()) if ratio.size else 0.0
-    if worst <= 1.0:
-        return LeafOutcome(path, True, worst)
-    off = ratio > 1.0
-    count = int(off.sum())
+    stats = error_stats(actual.values, expected.values, tol, WORST_SHOWN)
+    if stats.worst <= 1.0:
+        return LeafOutcome(path, True, stats.worst)
+    worst = (
+        f"the worst error is {stats.worst:.3g}x the allowed error"
+        if math.isfinite(stats.worst)
+        else "the worst is NaN or Inf where the reference has a number"
+    )
     lines = [
-        f"{count} of {ratio.size} elements ({100.0 * count / ratio.size:.3g}%) are off; "
-        f"the worst error is {worst:.3g}x the allowed error",
+        f"{stats.count_off} of {stats.size} elements ({100.0 * stats.count_off / stats.size:.3g}%) are "
+        f"off; {worst}",
         f"tolerance for {expected.dtype}: {tol} (allowed = atol + rtol * (|reference| + "
-        f"rms of the reference, {scale:.4g}))",
+        f"rms of the reference, {stats.scale:.4g}))",
         f"{'index':>14} {'actual':>14} {'reference':>14} {'|difference|':>14} {'allowed':>12}",
     ]
-    flat_ratio = ratio.reshape(-1)
-    shown = min(WORST_SHOWN, count)
-    top = (
-        np.argpartition(-flat_ratio, shown - 1)[:shown]
-        if flat_ratio.size > shown
-        else np.arange(flat_ratio.size)
-    )
-    top = sorted(top, key=lambda i: -flat_ratio[i])[:shown]
-    for flat in top:
+    shape = expected.shape
+    for flat, a_value, r_value, difference, allowed in stats.top:
         lines.append(
-            f"{_index_text(flat, ratio.shape):>14} {_num(a.reshape(-1)[flat]):>14} "
-            f"{_num(r.reshape(-1)[flat]):>14} {_num(diff.reshape(-1)[flat]):>14} "
-            f"{_num(allowed.reshape(-1)[flat]):>12}"
+            f"{_index_text(flat, shape):>14} {_num(a_value):>14} {_num(r_value):>14} "
+            f"{_num(difference):>14} {_num(allowed):>12}"
         )
-    lines.extend(diagnose_float_mismatch(actual, expected, a, r, scale, tol))
-    return LeafOutcome(path, False, worst, lines)
+    a = host_copy(actual.values)
+    lines.extend(diagnose_float_mismatch(actual, expected, a, expected.values, stats.scale, tol))
+    return LeafOutcome(path, False, stats.worst, lines)
 
 
 def _index_text(flat: int, shape: tuple[int, ...]) -> str:
@@ -169,7 +138,7 @@ def _index_text(flat: int, shape: tuple[int, ...]) -> str:
 
 
 def _num(value: Any) -> str:
-    return f"{complex(value):.6g}" if np.iscomplexobj(value) else f"{float(value):.7g}"
+    return f"{complex(value):.6g}" if isinstance(value, complex) else f"{float(value):.7g}"
 
 
 def compare_leaf_maps(

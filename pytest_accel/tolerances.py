@@ -22,16 +22,17 @@ class Tolerance:
         return f"rtol={self.rtol:.3g}, atol={self.atol:.3g}"
 
 
-# rtol: about 100-200 unit roundoffs for float32 and 20 for the half types, enough for the
-# reordering of long reductions between devices, far below a real defect. float32's rtol is also
-# well below TF32's 10-bit mantissa, so a float32 result computed in TF32 is caught.
+# rtol: about 500 unit roundoffs for float32 (a sequential float32 prefix sum of ~130,000 values
+# against a correctly rounded one still passes with 1.5x margin) and about 20 for the half types
+# (GPU vs CPU reductions in the corpus reach 11), far below a real defect. float32's rtol is also
+# more than 15x below TF32's error, so a float32 result computed in TF32 is caught.
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
     "float64": Tolerance(rtol=1e-12, atol=1e-300),
-    "float32": Tolerance(rtol=1e-5, atol=1e-30),
+    "float32": Tolerance(rtol=3e-5, atol=1e-30),
     "float16": Tolerance(rtol=1e-2, atol=1e-7),
     "bfloat16": Tolerance(rtol=8e-2, atol=1e-30),
     "complex128": Tolerance(rtol=1e-12, atol=1e-300),
-    "complex64": Tolerance(rtol=1e-5, atol=1e-30),
+    "complex64": Tolerance(rtol=3e-5, atol=1e-30),
 }
 
 

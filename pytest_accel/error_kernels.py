@@ -1,0 +1,130 @@
+"""The elementwise work of a float comparison, on the host (numpy) or on the device (torch).
+
+On an accelerator the result under test stays where it is: the reference is moved to the device, the
+error ratios are computed there, and only the worst few elements and a few scalars come back.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from pytest_accel.tolerances import Tolerance
+
+
+@dataclass
+class ErrorStats:
+    """Summary of ``|actual - reference| / allowed`` over one array."""
+
+    worst: float
+    count_off: int
+    size: int
+    scale: float
+    # (flat index, actual, reference, |difference|, allowed) of the worst elements, worst first
+    top: list[tuple[int, Any, Any, float, float]]
+
+
+class _NumpyOps:
+    """Array operations of the host path."""
+
+    @staticmethod
+    def prepare(actual: Any, reference: np.ndarray) -> tuple[Any, Any, Any]:
+        wide = reference.dtype in (np.float64, np.complex128)
+        work = reference.dtype if wide else np.complex64 if np.iscomplexobj(reference) else np.float32
+        return np, np.asarray(actual, dtype=work), np.asarray(reference, dtype=work)
+
+    @staticmethod
+    def rms(values: Any) -> float:
+        return float(np.sqrt(np.mean(np.square(values, dtype=np.float64)))) if values.size else 0.0
+
+    @staticmethod
+    def top_indices(flat: Any, k: int) -> np.ndarray:
+        picked = np.argpartition(-flat, k - 1)[:k] if flat.size > k else np.arange(flat.size)
+        return picked[np.argsort(-flat[picked], kind="stable")]
+
+    @staticmethod
+    def to_numpy(values: Any) -> np.ndarray:
+        return np.asarray(values)
+
+
+class _TorchOps:
+    """Array operations of the device path (any torch device)."""
+
+    @staticmethod
+    def prepare(actual: Any, reference: np.ndarray) -> tuple[Any, Any, Any]:
+        import torch
+
+        wide = reference.dtype in (np.float64, np.complex128)
+        if np.iscomplexobj(reference):
+            work = torch.complex128 if wide else torch.complex64
+        else:
+            work = torch.float64 if wide else torch.float32
+        ref = torch.from_numpy(np.ascontiguousarray(reference)).to(actual.device, work)
+        return torch, actual.detach().to(work), ref
+
+    @staticmethod
+    def rms(values: Any) -> float:
+        return float(values.double().square().mean().sqrt()) if values.numel() else 0.0
+
+    @staticmethod
+    def top_indices(flat: Any, k: int) -> Any:
+        return flat.topk(min(k, flat.numel())).indices
+
+    @staticmethod
+    def to_numpy(values: Any) -> np.ndarray:
+        return values.detach().cpu().numpy()
+
+
+def _ops_for(actual: Any) -> Any:
+    return _TorchOps if type(actual).__module__.split(".", 1)[0] == "torch" else _NumpyOps
+
+
+def error_stats(actual: Any, reference: np.ndarray, tol: Tolerance, top_k: int) -> ErrorStats:
+    """Elementwise ``|a - r| <= atol + rtol * (|r| + rms(r))``; NaN matches NaN, equal Infs match."""
+    ops = _ops_for(actual)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        return _stats(ops, actual, reference, tol, top_k)
+
+
+def _stats(ops: Any, actual: Any, reference: np.ndarray, tol: Tolerance, top_k: int) -> ErrorStats:
+    xp, a, r = ops.prepare(actual, reference)
+    size = int(np.prod(reference.shape, dtype=np.int64))
+    finite_r = xp.isfinite(r)
+    diff = xp.abs(a - r)
+    magnitude = xp.abs(r)
+    if bool(finite_r.all()) and bool(xp.isfinite(a).all()):
+        scale = ops.rms(magnitude)
+    else:
+        scale = ops.rms(magnitude[finite_r])
+        same_special = (xp.isnan(a) & xp.isnan(r)) | ((a == r) & ~finite_r)
+        diff = xp.where(same_special, 0.0, xp.where(xp.isnan(diff), math.inf, diff))
+        magnitude = xp.where(finite_r, magnitude, 0.0)
+    allowed = magnitude * tol.rtol + (tol.atol + tol.rtol * scale)
+    ratio = diff / allowed
+    worst = float(ratio.max()) if size else 0.0
+    if worst <= 1.0:
+        return ErrorStats(worst, 0, size, scale, [])
+    count = int((ratio > 1.0).sum())
+    flat = ratio.reshape(-1)
+    index = ops.top_indices(flat, min(top_k, count))
+    picked = [ops.to_numpy(x.reshape(-1)[index]) for x in (a, r, diff, allowed)]
+    top = [
+        (int(i), av.item(), rv.item(), float(dv), float(lv))
+        for i, av, rv, dv, lv in zip(ops.to_numpy(index), *picked, strict=True)
+    ]
+    return ErrorStats(worst, count, size, scale, top)
+
+
+def host_copy(values: Any) -> np.ndarray:
+    """A host numpy copy of a leaf's values (used for messages and diagnoses, on failure only)."""
+    if type(values).__module__.split(".", 1)[0] == "torch":
+        import torch
+
+        tensor = values.detach()
+        if tensor.dtype == torch.bfloat16:
+            tensor = tensor.float()
+        return tensor.cpu().numpy()
+    return np.asarray(values)
