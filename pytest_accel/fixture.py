@@ -285,7 +285,9 @@ class AccelDevice:
             return fn(*args, **kwargs)
         from pytest_accel.timing import measure
 
-        label = name or getattr(fn, "__name__", None) or f"bench{len(self._record.benches)}"
+        label = name or getattr(fn, "__name__", "<")
+        if label.startswith("<"):  # lambdas and partials get a positional name
+            label = f"bench{len(self._record.benches)}"
         if any(b.name == label for b in self._record.benches):
             label = f"{label}#{len(self._record.benches)}"
         result, measured = measure(

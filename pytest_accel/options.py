@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,7 @@ class Settings:
     bench_budget_s: float
     tolerances: ToleranceTable
     oracle: bool
+    save_path: Path | None = None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -62,6 +64,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="also run each accel test in float64 on the CPU and report every device's error "
         "against that oracle; a device much less accurate than the reference fails",
     )
+    group.addoption(
+        "--accel-save",
+        dest="accel_save",
+        default=None,
+        metavar="PATH",
+        help="write this run's results (timings with samples, parity headroom, machine fingerprint) "
+        "as JSON to PATH, atomically; an interrupted run leaves an existing file untouched",
+    )
+    parser.addini("accel_save", "write the run's results as JSON to this path (--accel-save)", default="")
     parser.addini("accel", "default device SPEC for accel tests (like --accel)", default="")
     parser.addini(
         "accel_framework",
@@ -138,6 +149,16 @@ def read_settings(config: pytest.Config) -> Settings:
     oracle = config.getoption("accel_oracle")
     if oracle is None:
         oracle = _parse_bool(_ini_text(config, "accel_oracle"), "ini accel_oracle")
+    save_text = config.getoption("accel_save") or _ini_text(config, "accel_save")
+    save_path = None
+    if save_text:
+        from pytest_accel.results_file import ResultsFileError, check_writable
+
+        save_path = Path(config.invocation_params.dir, save_text)
+        try:
+            check_writable(save_path)
+        except ResultsFileError as exc:
+            raise AccelConfigError(str(exc)) from None
     return Settings(
         spec=spec,
         default_framework=frameworks,
@@ -148,4 +169,5 @@ def read_settings(config: pytest.Config) -> Settings:
         bench_budget_s=budget,
         tolerances=parse_tolerance_table(list(config.getini("accel_tolerances"))),
         oracle=oracle,
+        save_path=save_path,
     )

@@ -176,8 +176,18 @@ class SummaryCollector:
         if data is not None:
             self.state.records.append(data)
 
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(session.config, "workerinput") or self.state.settings.save_path is None:
+            return
+        from pytest_accel.saving import save_run
+
+        self.save_note = save_run(self.state, session, exitstatus)
+
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        note = getattr(self, "save_note", None)
         if not self.state.records or hasattr(config, "workerinput"):
+            if note:
+                terminalreporter.write_line(note)
             return
         from pytest_accel.report import render_summary
         from pytest_accel.results import ItemRecord
@@ -186,6 +196,8 @@ class SummaryCollector:
         terminalreporter.section("accel")
         lines = self.state.registry.header_lines()
         terminalreporter.write_line(render_summary(records, lines))
+        if note:
+            terminalreporter.write_line(note)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -8,6 +8,9 @@ from tabulate import tabulate
 
 from pytest_accel.results import ItemRecord
 
+# A median whose ~95% interval is wider than this (relative) when the budget ran out is flagged.
+NOISY = 0.05
+
 
 def format_seconds(seconds: float) -> str:
     for unit, factor in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
@@ -61,6 +64,8 @@ def summary_rows(records: list[ItemRecord], with_oracle: bool = False) -> list[l
         for bench in record.benches:
             median = bench.median
             spread = f"{format_seconds(median)} ±{50 * bench.iqr / median:.1f}%" if median > 0 else "-"
+            if bench.stop_reason == "budget" and bench.relative_uncertainty > NOISY:
+                spread += " (noisy)"
             ref = reference.get((record.test, record.framework, record.dtype, bench.name))
             if record.is_reference:
                 speedup = "1.00x (ref)"
@@ -106,7 +111,8 @@ def render_summary(records: list[ItemRecord], discovery_lines: list[str]) -> str
     lines.append(tabulate(summary_rows(records, with_oracle), headers=headers, tablefmt="simple"))
     lines.append(
         "parity: worst error as a fraction of the allowed error (above 1 fails); median time per "
-        "call with half the interquartile range; speedup against the reference device"
+        "call with half the interquartile range ('noisy': the budget ran out before the median was "
+        f"known to {100 * NOISY:.0f}%); speedup against the reference device"
     )
     if with_oracle:
         lines.append(

@@ -1,0 +1,39 @@
+"""When and what to save at the end of a session (``--accel-save``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_accel.results_file import build_document, save_atomically
+
+if TYPE_CHECKING:
+    from pytest_accel.plugin import SessionState
+
+
+def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> str:
+    """Save the run's records unless it stopped early; return a line for the terminal."""
+    path = state.settings.save_path
+    assert path is not None
+    stopped_early = bool(session.shouldstop) or exitstatus in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
+    )
+    if stopped_early:
+        return f"accel: results NOT saved to {path}: the run stopped early; an existing file is left as is"
+    if not state.records:
+        return f"accel: results NOT saved to {path}: no accel test ran"
+    settings = state.settings
+    options = {
+        "accel": settings.spec.text,
+        "bench": settings.bench_enabled,
+        "bench_budget_s": settings.bench_budget_s,
+        "oracle": settings.oracle,
+    }
+    try:
+        save_atomically(path, build_document(state.records, options))
+    except OSError as exc:
+        return f"accel: results NOT saved to {path}: {exc}"
+    return f"accel: results of {len(state.records)} items saved to {path}"
