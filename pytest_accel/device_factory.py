@@ -112,6 +112,9 @@ def reference_checks_for(item: pytest.Function, state: SessionState) -> list[Rec
 def remember_reference_checks(item: pytest.Function, state: SessionState, device: AccelDevice) -> None:
     """After a reference item passed its body, keep its checks for the other devices' items."""
     param = item.stash[PARAM_KEY]
+    selection = state.registry.state(param.framework).selection
+    if selection is None or len(selection.devices) < 2:
+        return  # no other device of this framework runs in this session: nothing would reuse them
     _cache(state).put(_cache_key(item, param), list(device.recorded))
 
 

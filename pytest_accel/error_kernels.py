@@ -27,13 +27,24 @@ class ErrorStats:
     top: list[tuple[int, Any, Any, float, float]]
 
 
+def _is_torch(values: Any) -> bool:
+    return type(values).__module__.split(".", 1)[0] == "torch"
+
+
+def _work_kind(dtype: str) -> tuple[bool, bool]:
+    """(wide, complex): float64-based work for float64/complex128, float32-based otherwise."""
+    return dtype in ("float64", "complex128"), dtype.startswith("complex")
+
+
 class _NumpyOps:
     """Array operations of the host path."""
 
     @staticmethod
-    def prepare(actual: Any, reference: np.ndarray) -> tuple[Any, Any, Any]:
-        wide = reference.dtype in (np.float64, np.complex128)
-        work = reference.dtype if wide else np.complex64 if np.iscomplexobj(reference) else np.float32
+    def prepare(actual: Any, reference: Any, dtype: str) -> tuple[Any, Any, Any]:
+        wide, is_complex = _work_kind(dtype)
+        work = (
+            (np.complex128 if wide else np.complex64) if is_complex else (np.float64 if wide else np.float32)
+        )
         return np, np.asarray(actual, dtype=work), np.asarray(reference, dtype=work)
 
     @staticmethod
@@ -51,19 +62,28 @@ class _NumpyOps:
 
 
 class _TorchOps:
-    """Array operations of the device path (any torch device)."""
+    """Array operations of the device path: both sides as torch tensors on the accelerator's device."""
 
     @staticmethod
-    def prepare(actual: Any, reference: np.ndarray) -> tuple[Any, Any, Any]:
+    def prepare(actual: Any, reference: Any, dtype: str) -> tuple[Any, Any, Any]:
         import torch
 
-        wide = reference.dtype in (np.float64, np.complex128)
-        if np.iscomplexobj(reference):
+        wide, is_complex = _work_kind(dtype)
+        if is_complex:
             work = torch.complex128 if wide else torch.complex64
         else:
             work = torch.float64 if wide else torch.float32
-        ref = torch.from_numpy(np.ascontiguousarray(reference)).to(actual.device, work)
-        return torch, actual.detach().to(work), ref
+        device = next(
+            (v.device for v in (actual, reference) if _is_torch(v) and v.device.type != "cpu"),
+            actual.device if _is_torch(actual) else reference.device,
+        )
+
+        def on_device(values: Any) -> Any:
+            if not _is_torch(values):
+                values = torch.from_numpy(np.ascontiguousarray(values))
+            return values.detach().to(device, work)
+
+        return torch, on_device(actual), on_device(reference)
 
     @staticmethod
     def rms(values: Any) -> float:
@@ -78,20 +98,19 @@ class _TorchOps:
         return values.detach().cpu().numpy()
 
 
-def _ops_for(actual: Any) -> Any:
-    return _TorchOps if type(actual).__module__.split(".", 1)[0] == "torch" else _NumpyOps
+def error_stats(actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: str) -> ErrorStats:
+    """Elementwise ``|a - r| <= atol + rtol * (|r| + rms(r))``; NaN matches NaN, equal Infs match.
 
-
-def error_stats(actual: Any, reference: np.ndarray, tol: Tolerance, top_k: int) -> ErrorStats:
-    """Elementwise ``|a - r| <= atol + rtol * (|r| + rms(r))``; NaN matches NaN, equal Infs match."""
-    ops = _ops_for(actual)
+    Runs with torch on the device when either side is a torch tensor, else with numpy on the host.
+    """
+    ops = _TorchOps if _is_torch(actual) or _is_torch(reference) else _NumpyOps
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        return _stats(ops, actual, reference, tol, top_k)
+        return _stats(ops, actual, reference, tol, top_k, dtype)
 
 
-def _stats(ops: Any, actual: Any, reference: np.ndarray, tol: Tolerance, top_k: int) -> ErrorStats:
-    xp, a, r = ops.prepare(actual, reference)
-    size = int(np.prod(reference.shape, dtype=np.int64))
+def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: str) -> ErrorStats:
+    xp, a, r = ops.prepare(actual, reference, dtype)
+    size = int(np.prod(tuple(reference.shape), dtype=np.int64))
     finite_r = xp.isfinite(r)
     diff = xp.abs(a - r)
     magnitude = xp.abs(r)
@@ -120,7 +139,7 @@ def _stats(ops: Any, actual: Any, reference: np.ndarray, tol: Tolerance, top_k: 
 
 def host_copy(values: Any) -> np.ndarray:
     """A host numpy copy of a leaf's values (used for messages and diagnoses, on failure only)."""
-    if type(values).__module__.split(".", 1)[0] == "torch":
+    if _is_torch(values):
         import torch
 
         tensor = values.detach()

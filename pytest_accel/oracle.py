@@ -36,7 +36,7 @@ def leaf_error(actual: HostLeaf | None, oracle: HostLeaf | None) -> float:
         return math.inf
     host = host_copy(actual.values)
     a = np.asarray(host, dtype=np.complex128 if np.iscomplexobj(host) else np.float64)
-    o = np.asarray(oracle.values, dtype=a.dtype)
+    o = np.asarray(host_copy(oracle.values), dtype=a.dtype)
     finite = np.isfinite(o)
     if not np.array_equal(np.isfinite(a), finite):
         return math.inf

@@ -89,8 +89,8 @@ def _python_scalar_pair(actual: HostLeaf, expected: HostLeaf) -> bool:
 
 
 def _compare_exact(path: str, actual: HostLeaf, expected: HostLeaf) -> LeafOutcome:
-    actual_values = host_copy(actual.values)
-    differs = np.asarray(actual_values != expected.values)
+    actual_values, expected_values = host_copy(actual.values), host_copy(expected.values)
+    differs = np.asarray(actual_values != expected_values)
     count = int(differs.sum())
     if count == 0:
         return LeafOutcome(path, True, 0.0)
@@ -98,13 +98,13 @@ def _compare_exact(path: str, actual: HostLeaf, expected: HostLeaf) -> LeafOutco
     for flat in np.flatnonzero(differs)[:WORST_SHOWN]:
         index = _index_text(flat, differs.shape)
         lines.append(
-            f"at {index}: {actual_values.flat[flat]!r} where the reference has {expected.values.flat[flat]!r}"
+            f"at {index}: {actual_values.flat[flat]!r} where the reference has {expected_values.flat[flat]!r}"
         )
     return LeafOutcome(path, False, float("inf"), lines)
 
 
 def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Tolerance) -> LeafOutcome:
-    stats = error_stats(actual.values, expected.values, tol, WORST_SHOWN)
+    stats = error_stats(actual.values, expected.values, tol, WORST_SHOWN, expected.dtype)
     if stats.worst <= 1.0:
         return LeafOutcome(path, True, stats.worst)
     worst = (
@@ -125,8 +125,8 @@ def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Toleran
             f"{_index_text(flat, shape):>14} {_num(a_value):>14} {_num(r_value):>14} "
             f"{_num(difference):>14} {_num(allowed):>12}"
         )
-    a = host_copy(actual.values)
-    lines.extend(diagnose_float_mismatch(actual, expected, a, expected.values, stats.scale, tol))
+    a, r = host_copy(actual.values), host_copy(expected.values)
+    lines.extend(diagnose_float_mismatch(actual, expected, a, r, stats.scale, tol))
     return LeafOutcome(path, False, stats.worst, lines)
 
 
@@ -172,7 +172,7 @@ def compare_nests(
 ) -> ParityOutcome:
     """Compare two nests of arrays with the dtype defaults, overridden by ``rtol``/``atol``."""
     return compare_leaf_maps(
-        flatten(actual, root),
-        flatten(expected, root),
+        flatten(actual, root, keep_on_device=True),
+        flatten(expected, root, keep_on_device=True),
         lambda dtype: layered(dtype, (rtol, atol)),
     )

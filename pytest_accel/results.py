@@ -6,7 +6,7 @@ saved results the same way with or without xdist.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_accel.timing import BenchResult
@@ -45,7 +45,8 @@ class ItemRecord:
         return max(values) if values else None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["checks"] = [dict(vars(check)) for check in self.checks]
         data["benches"] = [bench.to_dict() for bench in self.benches]
         return data
 

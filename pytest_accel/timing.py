@@ -17,9 +17,13 @@ from typing import Any
 
 from pytest_accel.frameworks.base import BatchTimer
 
-MIN_SAMPLES = 5
+MIN_SAMPLES = 10
 MAX_SAMPLES = 2000
 WARMUP_MAX_CALLS = 20
+# "Stable" needs samples spread over this share of the budget at least: on a shared machine, speed
+# comes in bursts, and samples from one burst agree with each other but not with the next burst.
+MIN_SPAN_OF_BUDGET = 0.4
+BLOCKS = 5
 
 
 @dataclass
@@ -65,13 +69,23 @@ def interquartile_range(samples: list[float]) -> float:
 
 
 def median_relative_uncertainty(samples: list[float]) -> float:
-    """Half-width of the median's ~95% interval (boxplot notch: 1.57 IQR / sqrt(n)) over the median."""
+    """Relative half-width of the median's ~95% interval.
+
+    The larger of the boxplot notch (1.57 IQR / sqrt(n), which assumes independent samples) and half
+    the spread of the medians of contiguous blocks (which sees drift between bursts of speed).
+    """
     if len(samples) < 2:
         return math.inf
     median = statistics.median(samples)
     if median <= 0:
         return math.inf
-    return 1.57 * interquartile_range(samples) / math.sqrt(len(samples)) / median
+    notch = 1.57 * interquartile_range(samples) / math.sqrt(len(samples))
+    drift = 0.0
+    if len(samples) >= 2 * BLOCKS:
+        size = len(samples) // BLOCKS
+        block_medians = [statistics.median(samples[i * size : (i + 1) * size]) for i in range(BLOCKS)]
+        drift = (max(block_medians) - min(block_medians)) / 2
+    return max(notch, drift) / median
 
 
 def _min_sample_seconds(timer: BatchTimer) -> float:
@@ -110,11 +124,18 @@ def measure(
     stop_reason = "max-samples"
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    sampling_started = time.perf_counter()
     try:
         while len(samples) < MAX_SAMPLES:
             samples.append(timer.time_batch(call, batch) / batch)
-            spent = time.perf_counter() - started
-            if len(samples) >= MIN_SAMPLES and median_relative_uncertainty(samples) <= target_rel:
+            now = time.perf_counter()
+            spent = now - started
+            long_enough = now - sampling_started >= MIN_SPAN_OF_BUDGET * budget_s
+            if (
+                long_enough
+                and len(samples) >= MIN_SAMPLES
+                and median_relative_uncertainty(samples) <= target_rel
+            ):
                 stop_reason = "stable"
                 break
             if spent >= budget_s and len(samples) >= 3:
@@ -149,12 +170,21 @@ def _warm_up(call: Callable[[], Any], timer: BatchTimer, budget_s: float) -> lis
 
 
 def _calibrate(call: Callable[[], Any], timer: BatchTimer, per_call: float, target: float) -> int:
-    """The number of calls per sample that makes one sample last at least ``target`` seconds."""
+    """The number of calls per sample that makes one sample last at least ``target`` seconds.
+
+    A size is accepted only when two batches in a row reach the target, so that one stalled call
+    cannot fix the batch size at a value far too small.
+    """
     batch = max(1, math.ceil(target / max(per_call, 1e-9)))
-    for _ in range(6):
+    reached = 0
+    for _ in range(10):
         elapsed = timer.time_batch(call, batch)
         if elapsed >= target:
-            return batch
+            reached += 1
+            if reached == 2:
+                return batch
+            continue
+        reached = 0
         grow = target / max(elapsed, 1e-9)
         batch = max(batch + 1, math.ceil(batch * min(grow * 1.2, 100.0)))
     return batch

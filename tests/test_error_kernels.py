@@ -27,8 +27,8 @@ def _pair(seed: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
 def test_torch_path_matches_numpy_path(dtype: np.dtype) -> None:
     actual, reference = _pair(1, np.dtype(dtype))
     tol = Tolerance(rtol=3e-5, atol=1e-30)
-    on_host = error_stats(actual, reference, tol, top_k=5)
-    on_torch = error_stats(torch.from_numpy(actual), reference, tol, top_k=5)
+    on_host = error_stats(actual, reference, tol, top_k=5, dtype=np.dtype(dtype).name)
+    on_torch = error_stats(torch.from_numpy(actual), reference, tol, top_k=5, dtype=np.dtype(dtype).name)
     assert on_host.count_off == on_torch.count_off == 3
     assert on_host.worst == on_torch.worst == float("inf")
     assert on_host.scale == pytest.approx(on_torch.scale, rel=1e-6)
@@ -42,7 +42,7 @@ def test_passing_pair_reports_headroom_on_both_paths() -> None:
     reference = rng.standard_normal(10_000).astype(np.float32)
     actual = (reference.astype(np.float64) * (1 + 1e-6)).astype(np.float32)
     tol = Tolerance(rtol=3e-5, atol=1e-30)
-    on_host = error_stats(actual, reference, tol, top_k=5)
-    on_torch = error_stats(torch.from_numpy(actual), reference, tol, top_k=5)
+    on_host = error_stats(actual, reference, tol, top_k=5, dtype="float32")
+    on_torch = error_stats(torch.from_numpy(actual), reference, tol, top_k=5, dtype="float32")
     assert on_host.count_off == on_torch.count_off == 0
     assert 0 < on_host.worst < 1 and on_torch.worst == pytest.approx(on_host.worst, rel=1e-5)

@@ -64,7 +64,8 @@ class JaxAdapter:
                 devices = jax.devices(platform)
             except RuntimeError as exc:
                 hint = " (install jax[cuda13] or jax[cuda12])" if kind == "cuda" else ""
-                found.missing[kind] = f"jax has no {platform} backend{hint}: {exc}"
+                detail = str(exc).split(". ")[0].split("\n")[0][:160]
+                found.missing[kind] = f"jax has no {platform} backend{hint}: {detail}"
                 continue
             for index, device in enumerate(devices):
                 try:
