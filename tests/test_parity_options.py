@@ -198,3 +198,42 @@ def test_oracle_mode_with_numpy_reports_the_reference_accuracy(pytester: pytest.
             r".*test_mean\s+numpy cpu\s+float16\s+reference\s+0\.0\d+\s.*passed",
         ]
     )
+
+
+LAYER_TEST = """
+import pytest
+import jax.numpy as jnp
+
+@pytest.mark.accel(framework="jax"{marker})
+def test_layers(accel_device):
+    x = accel_device.randn(64)
+    out = jnp.tanh(x)
+    if accel_device.name == "cpu:1":
+        out = out * 1.001  # 0.1% off: fails float32's default, passes rtol=1e-2
+    accel_device.check(out, name="out"{call})
+"""
+
+
+@pytest.mark.parametrize(
+    ("ini", "marker", "call", "passes"),
+    [
+        ("", "", "", False),
+        ("float32: rtol=1e-2", "", "", True),
+        ("float32: rtol=1e-2\n    cpu.float32: rtol=1e-6", "", "", False),
+        ("cpu.float32: rtol=1e-6", ", rtol=1e-2", "", True),
+        ("", ", rtol=1e-2", ", rtol=1e-6", False),
+        ("", "", ", rtol=1e-2", True),
+    ],
+    ids=["default", "ini-dtype", "ini-kind-beats-dtype", "marker-beats-ini", "call-beats-marker", "call"],
+)
+def test_tolerance_layers_in_a_session(
+    pytester: pytest.Pytester, two_jax_devices, ini: str, marker: str, call: str, passes: bool
+) -> None:
+    if ini:
+        pytester.makeini(f"[pytest]\naccel_tolerances =\n    {ini}\n")
+    pytester.makepyfile(LAYER_TEST.format(marker=marker, call=call))
+    result = two_jax_devices("-k", "cpu:1")
+    if passes:
+        result.assert_outcomes(passed=1, deselected=1)
+    else:
+        result.assert_outcomes(failed=1, deselected=1)
