@@ -31,7 +31,7 @@ from typing import Any
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 TARGETS_S = (10e-6, 100e-6, 1e-3, 10e-3, 50e-3)
-ROUNDS = 4
+PAIRS = 12
 TIMEIT_REPEAT = 7
 TIMEIT_REPEAT_S = 0.2
 TOLERANCE = 0.05
@@ -148,7 +148,7 @@ def main() -> int:
         f"load average (1 min) {load:.2f}"
         + (
             ": other processes are running; on a 2-core machine they slow this one by tens of percent "
-            "in bursts (see 'timeit drift')"
+            "in bursts (see 'worst single pair')"
             if load > 0.5
             else ""
         )
@@ -163,80 +163,55 @@ def main() -> int:
     for (_, make, size, exponent), target in zip(_families(), TARGETS_S, strict=True):
         label, fn, args = calibrate(make, size, exponent, target)
         per_call = quick_per_call(fn, args, 0.1)
-        number = max(1, round(TIMEIT_REPEAT_S / per_call))
-        cases.append((target, label, fn, args, number))
+        cases.append((target, label, fn, args, per_call))
 
     rows = []
-    per_case: dict[str, list[tuple[float, float]]] = {}
-    for round_index in range(ROUNDS):
-        for target, label, fn, args, number in cases:
-            before = statistics.median(timeit_per_call(fn, args, number))
+    for target, label, fn, args, per_call in cases:
+        # timeit's run lasts about as long as one measure() call: TIMEIT_REPEAT repeats in the budget.
+        chunk_number = max(1, round(budget / TIMEIT_REPEAT / per_call))
+        diffs, results = [], []
+        for pair in range(PAIRS):
+            # Alternate the order so that a trend in the machine's speed cancels out.
+            if pair % 2:
+                reference = statistics.median(timeit_per_call(fn, args, chunk_number))
             _, result = measure(fn, args, {}, HostClockTimer(), name=label, budget_s=budget)
-            after = statistics.median(timeit_per_call(fn, args, number))
-            reference = (before + after) / 2
-            diff = result.median / reference - 1.0
-            drift = after / before - 1.0
-            per_case.setdefault(label, []).append((diff, drift))
-            rows.append(
-                [
-                    round_index + 1,
-                    f"{label} (~{fmt_time(target)})",
-                    fmt_time(reference),
-                    f"{100 * drift:+.1f}%",
-                    fmt_time(result.median),
-                    f"{100 * diff:+.1f}%",
-                    len(result.samples),
-                    result.calls_per_sample,
-                    result.stop_reason,
-                    f"{100 * result.relative_uncertainty:.1f}%",
-                    "yes" if abs(diff) <= TOLERANCE else "no",
-                ]
-            )
+            if not pair % 2:
+                reference = statistics.median(timeit_per_call(fn, args, chunk_number))
+            diffs.append(result.median / reference - 1.0)
+            results.append(result)
+        median_diff = statistics.median(diffs)
+        quartiles = statistics.quantiles(diffs, n=4, method="inclusive")
+        rows.append(
+            [
+                f"{label} (~{fmt_time(target)})",
+                fmt_time(statistics.median(r.median for r in results)),
+                f"{100 * median_diff:+.1f}%",
+                f"{100 * quartiles[0]:+.1f}% .. {100 * quartiles[2]:+.1f}%",
+                f"{100 * max(abs(d) for d in diffs):.1f}%",
+                statistics.median(len(r.samples) for r in results),
+                statistics.median(r.calls_per_sample for r in results),
+                ", ".join(sorted({r.stop_reason for r in results})),
+                "yes" if abs(median_diff) <= TOLERANCE else "no",
+            ]
+        )
     headers = [
-        "round",
         "function",
-        "timeit per call",
-        "timeit drift",
         "bench median",
-        "difference %",
-        "bench samples",
+        "median paired difference",
+        "IQR of differences",
+        "worst single pair",
+        "samples",
         "calls per sample",
-        "stop reason",
-        "bench median unc.",
+        "stop reasons",
         "within 5%",
     ]
     print(tabulate(rows, headers=headers, tablefmt="github"))
-
-    summary = []
-    for label, pairs in per_case.items():
-        diffs = [d for d, _ in pairs]
-        drifts = [abs(d) for _, d in pairs]
-        summary.append(
-            [
-                label,
-                " ".join(f"{100 * d:+.1f}%" for d in diffs),
-                f"{100 * statistics.median(diffs):+.1f}%",
-                f"{100 * max(abs(d) for d in diffs):.1f}%",
-                f"{100 * max(drifts):.1f}%",
-                f"{sum(abs(d) <= TOLERANCE for d in diffs)}/{len(diffs)}",
-            ]
-        )
-    print()
-    headers = [
-        "function",
-        "difference per round",
-        "median difference",
-        "worst |diff|",
-        "worst timeit drift",
-        "rounds within 5%",
-    ]
-    print(tabulate(summary, headers=headers, tablefmt="github"))
     print(
-        "timeit per call = mean of the medians of two timeit runs, one just before and one just after the "
-        "measure() call; timeit drift = after / before - 1, the machine's own drift over ~3 s, i.e. the "
-        "noise floor of this comparison. difference % = bench median / timeit per call - 1. "
-        "'bench median unc.' is measure()'s own estimate of its median's relative 95% half-width "
-        "(stop reason 'stable' means it reached 1%)."
+        f"{PAIRS} alternating pairs per function: one measure() call (budget {budget} s, as bench runs it) "
+        f"and one timeit run of about the same length ({TIMEIT_REPEAT} repeats, median per call), in "
+        "alternating order. difference = bench median / timeit per call - 1; the verdict uses the median "
+        "over the pairs, since on a shared machine speed drifts by tens of percent between single pairs "
+        "(the 'worst single pair' column shows how much)."
     )
     return 0
 
