@@ -112,6 +112,11 @@ class AccelDevice:
         return self._role != ROLE_DEVICE
 
     @property
+    def record(self) -> ItemRecord | None:
+        """What this item produced (checks, timings); None in the hidden passes."""
+        return self._record
+
+    @property
     def pass_label(self) -> str:
         """How messages name the hidden run this device serves."""
         return "the float64 oracle pass" if self._role == ROLE_ORACLE_PASS else "the reference pass"

@@ -124,7 +124,7 @@ def accel_device(request: pytest.FixtureRequest) -> Any:
     state = _state(request.config)
     device = make_item_device(request.node, param, state.settings)
     request.node.stash[DEVICE_KEY] = device
-    request.node.stash[RECORD_KEY] = device._record
+    request.node.stash[RECORD_KEY] = device.record
     return device
 
 

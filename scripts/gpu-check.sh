@@ -26,5 +26,6 @@ python3 -m pytest -q tests -p no:cacheprovider || status=1
 echo "== examples on every device present =="
 python3 -m pytest --accel=all examples -q -p no:cacheprovider || status=1
 echo "== GPU benchmarks (timing against torch.utils.benchmark) =="
-if [ -f benchmarks/gpu_timing.py ]; then python3 benchmarks/gpu_timing.py || status=1; fi
+python3 benchmarks/bench_gpu_timing.py || status=1
+python3 benchmarks/bench_compare_cost.py || status=1
 exit $status
