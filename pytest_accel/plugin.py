@@ -94,16 +94,28 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(FIXTURE_NAME, params, indirect=True, scope="function")
 
 
+def absent_devices_message(problems: list[str]) -> str:
+    return (
+        "pytest-accel: requested devices are not present, so these tests cannot run where "
+        "asked (a missing device is an error, never a skip):\n  "
+        + "\n  ".join(problems)
+        + "\nUse --accel=all to run on whatever devices are present."
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     registry = _state(config).registry
     problems = registry.absent_requests() + registry.unmatched_requests()
-    if problems:
-        raise pytest.UsageError(
-            "pytest-accel: requested devices are not present, so these tests cannot run where "
-            "asked (a missing device is an error, never a skip):\n  "
-            + "\n  ".join(problems)
-            + "\nUse --accel=all to run on whatever devices are present."
-        )
+    if not problems:
+        return
+    if hasattr(config, "workerinput"):
+        # An xdist worker cannot end the session with a usage error: it runs nothing and tells the
+        # controller, which fails the run with exit code 4 (see SummaryCollector).
+        config.workeroutput["accel_absent"] = problems
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+        return
+    raise pytest.UsageError(absent_devices_message(problems))
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
@@ -170,6 +182,13 @@ class SummaryCollector:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
+        self.absent_on_workers: list[str] = []
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        for problem in getattr(node, "workeroutput", {}).get("accel_absent", []):
+            if problem not in self.absent_on_workers:
+                self.absent_on_workers.append(problem)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "accel", None)
@@ -177,6 +196,8 @@ class SummaryCollector:
             self.state.records.append(data)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.absent_on_workers:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if hasattr(session.config, "workerinput") or self.state.settings.save_path is None:
             return
         from pytest_accel.saving import save_run
@@ -184,6 +205,8 @@ class SummaryCollector:
         self.save_note = save_run(self.state, session, exitstatus)
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
+        if self.absent_on_workers:
+            terminalreporter.write_line("ERROR: " + absent_devices_message(self.absent_on_workers), red=True)
         note = getattr(self, "save_note", None)
         if not self.state.records or hasattr(config, "workerinput"):
             if note:

@@ -142,3 +142,14 @@ def test_plugin_import_with_no_accel_tests_imports_no_framework(pytester: pytest
     empty = pytester.mkdir("empty")
     empty_run = pytester.runpytest_subprocess("-s", str(empty))
     empty_run.stdout.fnmatch_lines(["*FRAMEWORKS LOADED: none*"])
+
+
+def test_absent_device_under_xdist_fails_with_usage_error(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(NUMPY_TEST)
+    result = pytester.runpytest_subprocess("-n", "2", "--accel=tpu")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        ["ERROR: pytest-accel: requested devices are not present*", "*--accel=tpu: tpu applies to none*"]
+    )
+    result.stdout.no_fnmatch_line("*INTERNALERROR*")
