@@ -31,6 +31,10 @@ def _is_torch(values: Any) -> bool:
     return type(values).__module__.split(".", 1)[0] == "torch"
 
 
+def _is_jax(values: Any) -> bool:
+    return type(values).__module__.split(".", 1)[0] in ("jax", "jaxlib")
+
+
 def _work_kind(dtype: str) -> tuple[bool, bool]:
     """(wide, complex): float64-based work for float64/complex128, float32-based otherwise."""
     return dtype in ("float64", "complex128"), dtype.startswith("complex")
@@ -48,8 +52,8 @@ class _NumpyOps:
         return np, np.asarray(actual, dtype=work), np.asarray(reference, dtype=work)
 
     @staticmethod
-    def rms(values: Any) -> float:
-        return float(np.sqrt(np.mean(np.square(values, dtype=np.float64)))) if values.size else 0.0
+    def rms(values: Any, count: int) -> float:
+        return float(np.sqrt(np.sum(np.square(values, dtype=np.float64)) / count)) if count else 0.0
 
     @staticmethod
     def top_indices(flat: Any, k: int) -> np.ndarray:
@@ -86,8 +90,8 @@ class _TorchOps:
         return torch, on_device(actual), on_device(reference)
 
     @staticmethod
-    def rms(values: Any) -> float:
-        return float(values.double().square().mean().sqrt()) if values.numel() else 0.0
+    def rms(values: Any, count: int) -> float:
+        return float(values.double().square().sum().sqrt()) / count**0.5 if count else 0.0
 
     @staticmethod
     def top_indices(flat: Any, k: int) -> Any:
@@ -98,12 +102,59 @@ class _TorchOps:
         return values.detach().cpu().numpy()
 
 
+class _JaxOps:
+    """Array operations of the device path for JAX arrays (eager jax.numpy on their device)."""
+
+    @staticmethod
+    def prepare(actual: Any, reference: Any, dtype: str) -> tuple[Any, Any, Any]:
+        import jax
+        import jax.numpy as jnp
+
+        wide, is_complex = _work_kind(dtype)
+        if wide and not jax.config.read("jax_enable_x64"):
+            wide = False  # jax computes float64 only in 64-bit mode; its arrays cannot be float64 then
+        if is_complex:
+            work = jnp.complex128 if wide else jnp.complex64
+        else:
+            work = jnp.float64 if wide else jnp.float32
+        device = next(
+            (next(iter(v.devices())) for v in (actual, reference) if _is_jax(v)),
+            None,
+        )
+        return (
+            jnp,
+            jax.device_put(jnp.asarray(actual, dtype=work), device),
+            jax.device_put(jnp.asarray(reference, dtype=work), device),
+        )
+
+    @staticmethod
+    def rms(values: Any, count: int) -> float:
+        import jax.numpy as jnp
+
+        return float(jnp.sqrt(jnp.sum(jnp.square(values)) / count)) if count else 0.0
+
+    @staticmethod
+    def top_indices(flat: Any, k: int) -> Any:
+        import jax
+
+        return jax.lax.top_k(flat, min(k, flat.size))[1]
+
+    @staticmethod
+    def to_numpy(values: Any) -> np.ndarray:
+        return np.asarray(values)
+
+
 def error_stats(actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: str) -> ErrorStats:
     """Elementwise ``|a - r| <= atol + rtol * (|r| + rms(r))``; NaN matches NaN, equal Infs match.
 
-    Runs with torch on the device when either side is a torch tensor, else with numpy on the host.
+    Runs on the device with torch or jax when either side is a tensor of theirs, else with numpy.
     """
-    ops = _TorchOps if _is_torch(actual) or _is_torch(reference) else _NumpyOps
+    if _is_torch(actual) or _is_torch(reference):
+        ops: Any = _TorchOps
+    elif _is_jax(actual) or _is_jax(reference):
+        ops = _JaxOps
+    else:
+        ops = _NumpyOps
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         return _stats(ops, actual, reference, tol, top_k, dtype)
 
@@ -115,12 +166,12 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
     diff = xp.abs(a - r)
     magnitude = xp.abs(r)
     if bool(finite_r.all()) and bool(xp.isfinite(a).all()):
-        scale = ops.rms(magnitude)
+        scale = ops.rms(magnitude, size)
     else:
-        scale = ops.rms(magnitude[finite_r])
+        magnitude = xp.where(finite_r, magnitude, 0.0)
+        scale = ops.rms(magnitude, int(finite_r.sum()))
         same_special = (xp.isnan(a) & xp.isnan(r)) | ((a == r) & ~finite_r)
         diff = xp.where(same_special, 0.0, xp.where(xp.isnan(diff), math.inf, diff))
-        magnitude = xp.where(finite_r, magnitude, 0.0)
     allowed = magnitude * tol.rtol + (tol.atol + tol.rtol * scale)
     ratio = diff / allowed
     worst = float(ratio.max()) if size else 0.0
@@ -139,6 +190,9 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
 
 def host_copy(values: Any) -> np.ndarray:
     """A host numpy copy of a leaf's values (used for messages and diagnoses, on failure only)."""
+    if _is_jax(values):
+        host = np.asarray(values)
+        return host.astype(np.float32) if host.dtype.name == "bfloat16" else host
     if _is_torch(values):
         import torch
 

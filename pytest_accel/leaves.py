@@ -42,20 +42,26 @@ def adapter_of(value: Any) -> Adapter | None:
     return None
 
 
+def _on_accelerator(framework: str, value: Any) -> bool:
+    """A floating-point torch or jax array held on a device other than the CPU."""
+    if framework == "torch":
+        return value.device.type != "cpu" and (value.is_floating_point() or value.is_complex())
+    if framework == "jax":
+        import jax.numpy as jnp
+
+        floating = jnp.issubdtype(value.dtype, jnp.inexact)
+        return floating and all(device.platform != "cpu" for device in value.devices())
+    return False
+
+
 def to_leaf(value: Any, scalar_dtype: str, keep_on_device: bool = False) -> HostLeaf:
     """Copy one array or Python scalar to the host; Python numbers take ``scalar_dtype``'s rules."""
     adapter = adapter_of(value)
-    on_accelerator = (
-        keep_on_device
-        and adapter is not None
-        and adapter.name == "torch"
-        and adapter.is_array(value)
-        and value.device.type != "cpu"
-        and value.is_floating_point()
-    )
-    if on_accelerator:
-        return HostLeaf(value.detach(), adapter.dtype_name(value), adapter.name)
-    if adapter is not None and adapter.is_array(value):
+    is_array = adapter is not None and adapter.is_array(value)
+    if keep_on_device and is_array and _on_accelerator(adapter.name, value):
+        kept = value.detach() if adapter.name == "torch" else value
+        return HostLeaf(kept, adapter.dtype_name(value), adapter.name)
+    if is_array:
         return HostLeaf(adapter.to_host(value), adapter.dtype_name(value), adapter.name)
     if isinstance(value, bool):
         return HostLeaf(np.asarray(value), "bool", "python")

@@ -46,3 +46,30 @@ def test_passing_pair_reports_headroom_on_both_paths() -> None:
     on_torch = error_stats(torch.from_numpy(actual), reference, tol, top_k=5, dtype="float32")
     assert on_host.count_off == on_torch.count_off == 0
     assert 0 < on_host.worst < 1 and on_torch.worst == pytest.approx(on_host.worst, rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_jax_path_matches_numpy_path(dtype: np.dtype) -> None:
+    jnp = pytest.importorskip("jax.numpy")
+    actual, reference = _pair(3, np.dtype(dtype))
+    tol = Tolerance(rtol=3e-5, atol=1e-30)
+    on_host = error_stats(actual, reference, tol, top_k=5, dtype=np.dtype(dtype).name)
+    on_jax = error_stats(jnp.asarray(actual), reference, tol, top_k=5, dtype=np.dtype(dtype).name)
+    assert on_host.count_off == on_jax.count_off == 3
+    assert on_host.worst == on_jax.worst == float("inf")
+    assert on_host.scale == pytest.approx(on_jax.scale, rel=1e-6)
+    assert {t[0] for t in on_host.top} == {t[0] for t in on_jax.top}
+
+
+def test_device_paths_report_the_same_headroom() -> None:
+    jnp = pytest.importorskip("jax.numpy")
+    rng = np.random.default_rng(4)
+    reference = rng.standard_normal((300, 7)).astype(np.float32)
+    actual = reference + np.float32(1e-5) * rng.standard_normal(reference.shape).astype(np.float32)
+    tol = Tolerance(rtol=3e-5, atol=1e-30)
+    worst = [
+        error_stats(a, reference, tol, top_k=5, dtype="float32").worst
+        for a in (actual, torch.from_numpy(actual), jnp.asarray(actual))
+    ]
+    assert worst[0] > 1
+    assert worst[1] == pytest.approx(worst[0], rel=1e-5) and worst[2] == pytest.approx(worst[0], rel=1e-5)
