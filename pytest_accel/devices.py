@@ -60,7 +60,7 @@ class DeviceRegistry:
             if state.selection is None:
                 continue
             for request, reason in state.selection.absent.items():
-                lines.append(f"--accel={self.spec.text}: {framework} has no {request}: {reason}")
+                lines.append(f"{self.spec}: {framework} has no {request}: {reason}")
         return lines
 
     def unmatched_requests(self) -> list[str]:
@@ -69,7 +69,7 @@ class DeviceRegistry:
         if not used:
             return []
         return [
-            f"--accel={self.spec.text}: {request} applies to none of the frameworks of the "
+            f"{self.spec}: {request} applies to none of the frameworks of the "
             f"collected tests ({', '.join(used)})"
             for request in self.spec.explicit_requests
             if not any(request.kind in FRAMEWORK_KINDS[f] for f in used)

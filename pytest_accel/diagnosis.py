@@ -22,13 +22,15 @@ def _nan_inf_lines(a: np.ndarray, r: np.ndarray) -> list[str]:
     lines = []
     for label, bad in (
         ("NaN", np.isnan(a) & ~np.isnan(r)),
-        ("Inf", np.isinf(a) & ~(np.isinf(r) & (a == r))),
+        ("Inf", np.isinf(a) & np.isfinite(r)),
+        ("Inf of the opposite sign", np.isinf(a) & np.isinf(r) & (a != r)),
     ):
         count = int(bad.sum())
         if count:
             where = [str(tuple(int(i) for i in idx)) for idx in np.argwhere(bad)[:5]]
             lines.append(
-                f"diagnosis: {count} {label} value(s) where the reference has a number, at "
+                f"diagnosis: {count} {label} value(s) where the reference has "
+                f"{'the other Inf' if 'opposite' in label else 'a number'}, at "
                 f"{', '.join(where)}{' ...' if count > 5 else ''}"
             )
     missing_nan = int((np.isnan(r) & ~np.isnan(a)).sum())

@@ -20,6 +20,7 @@ class ErrorStats:
     """Summary of ``|actual - reference| / allowed`` over one array."""
 
     worst: float
+    finite: bool  # both sides hold finite values only
     count_off: int
     size: int
     scale: float
@@ -99,7 +100,7 @@ class _TorchOps:
 
     @staticmethod
     def to_numpy(values: Any) -> np.ndarray:
-        return values.detach().cpu().numpy()
+        return values.detach().resolve_conj().resolve_neg().cpu().numpy()
 
 
 class _JaxOps:
@@ -156,7 +157,12 @@ def error_stats(actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: 
     else:
         ops = _NumpyOps
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        return _stats(ops, actual, reference, tol, top_k, dtype)
+        stats = _stats(ops, actual, reference, tol, top_k, dtype)
+        if not math.isfinite(stats.worst) and stats.finite and dtype not in ("float64", "complex128"):
+            # Finite values whose difference overflowed the working precision: redo in 64 bits.
+            wide = "complex128" if dtype.startswith("complex") else "float64"
+            stats = _stats(ops, actual, reference, tol, top_k, wide)
+        return stats
 
 
 def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: str) -> ErrorStats:
@@ -165,7 +171,8 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
     finite_r = xp.isfinite(r)
     diff = xp.abs(a - r)
     magnitude = xp.abs(r)
-    if bool(finite_r.all()) and bool(xp.isfinite(a).all()):
+    finite = bool(finite_r.all()) and bool(xp.isfinite(a).all())
+    if finite:
         scale = ops.rms(magnitude, size)
     else:
         magnitude = xp.where(finite_r, magnitude, 0.0)
@@ -176,7 +183,7 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
     ratio = diff / allowed
     worst = float(ratio.max()) if size else 0.0
     if worst <= 1.0:
-        return ErrorStats(worst, 0, size, scale, [])
+        return ErrorStats(worst, finite, 0, size, scale, [])
     count = int((ratio > 1.0).sum())
     flat = ratio.reshape(-1)
     index = ops.top_indices(flat, min(top_k, count))
@@ -185,7 +192,7 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
         (int(i), av.item(), rv.item(), float(dv), float(lv))
         for i, av, rv, dv, lv in zip(ops.to_numpy(index), *picked, strict=True)
     ]
-    return ErrorStats(worst, count, size, scale, top)
+    return ErrorStats(worst, finite, count, size, scale, top)
 
 
 def host_copy(values: Any) -> np.ndarray:
@@ -199,5 +206,5 @@ def host_copy(values: Any) -> np.ndarray:
         tensor = values.detach()
         if tensor.dtype == torch.bfloat16:
             tensor = tensor.float()
-        return tensor.cpu().numpy()
+        return tensor.resolve_conj().resolve_neg().cpu().numpy()
     return np.asarray(values)

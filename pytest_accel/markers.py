@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,10 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, Iterable):
-        return tuple(value)
+        items: list[Any] = []
+        for item in value:
+            items.extend(_as_tuple(item) if isinstance(item, str) else (item,))
+        return tuple(items)
     return (value,)
 
 
@@ -82,6 +86,8 @@ def _validate_kinds(value: Any, what: str) -> tuple[str, ...] | None:
     if value is None:
         return None
     kinds = tuple(str(v).strip().lower() for v in _as_tuple(value))
+    if not kinds:
+        raise AccelConfigError(f"{what}: names no device kind; use e.g. devices=['cpu', 'cuda'] or omit it")
     for kind in kinds:
         if kind not in ALL_KINDS:
             raise AccelConfigError(
@@ -97,8 +103,15 @@ def _optional_float(value: Any, what: str) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         raise AccelConfigError(f"{what}={value!r} is not a number") from None
-    if number < 0:
-        raise AccelConfigError(f"{what}={value!r} must not be negative")
+    if not (math.isfinite(number) and number >= 0):
+        raise AccelConfigError(f"{what}={value!r} must be a finite number, not negative")
+    return number
+
+
+def _positive_budget(value: Any, what: str) -> float | None:
+    number = _optional_float(value, what)
+    if number is not None and number == 0:
+        raise AccelConfigError(f"{what}=0: a time budget must be greater than 0 (or use --accel-no-bench)")
     return number
 
 
@@ -146,7 +159,7 @@ def read_marker(
         atol=_optional_float(kwargs.get("atol"), f"{where}(atol)"),
         reference=str(reference),
         seed=seed,
-        bench_budget_s=_optional_float(kwargs.get("bench_budget"), f"{where}(bench_budget)"),
+        bench_budget_s=_positive_budget(kwargs.get("bench_budget"), f"{where}(bench_budget)"),
         tf32=bool(kwargs.get("tf32", False)),
         oracle=kwargs.get("oracle"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,8 +114,8 @@ def parse_positive_float(text: str, what: str) -> float:
         value = float(text)
     except ValueError:
         raise AccelConfigError(f"{what}={text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise AccelConfigError(f"{what}={text!r} must be greater than 0")
+    if not (value > 0 and math.isfinite(value)):
+        raise AccelConfigError(f"{what}={text!r} must be a finite number greater than 0")
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,9 +80,15 @@ def compare_leaf(
             float("inf"),
             [f"dtype {actual.dtype} differs from the reference's {expected.dtype}"],
         )
-    if expected.dtype in EXACT_DTYPES:
+    if expected.dtype in EXACT_DTYPES or _is_integer_leaf(expected):
         return _compare_exact(path, actual, expected)
     return _compare_float(path, actual, expected, tolerance_for(expected.dtype))
+
+
+def _is_integer_leaf(leaf: HostLeaf) -> bool:
+    """Integers and booleans of any width compare exactly, whatever their dtype is called."""
+    kind = getattr(getattr(leaf.values, "dtype", None), "kind", None)
+    return kind in ("b", "i", "u")
 
 
 def _python_scalar_pair(actual: HostLeaf, expected: HostLeaf) -> bool:
@@ -110,7 +117,7 @@ def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Toleran
     worst = (
         f"the worst error is {stats.worst:.3g}x the allowed error"
         if math.isfinite(stats.worst)
-        else "the worst is NaN or Inf where the reference has a number"
+        else "the worst has NaN or Inf on one side only (or Infs of opposite sign)"
     )
     lines = [
         f"{stats.count_off} of {stats.size} elements ({100.0 * stats.count_off / stats.size:.3g}%) are "
@@ -126,7 +133,9 @@ def _compare_float(path: str, actual: HostLeaf, expected: HostLeaf, tol: Toleran
             f"{_num(difference):>14} {_num(allowed):>12}"
         )
     a, r = host_copy(actual.values), host_copy(expected.values)
-    lines.extend(diagnose_float_mismatch(actual, expected, a, r, stats.scale, tol))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lines.extend(diagnose_float_mismatch(actual, expected, a, r, stats.scale, tol))
     return LeafOutcome(path, False, stats.worst, lines)
 
 

@@ -62,26 +62,41 @@ def _parametrizes_fixture_itself(metafunc: pytest.Metafunc) -> bool:
     return False
 
 
+def _merged_marker(definition: pytest.Function) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """The accel markers of a test merged: function over class over module, key by key."""
+    markers = list(definition.iter_markers("accel"))  # closest first
+    if not markers:
+        return None
+    kwargs: dict[str, Any] = {}
+    for marker in reversed(markers):
+        kwargs.update(marker.kwargs)
+    return tuple(arg for marker in markers for arg in marker.args), kwargs
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    marker = metafunc.definition.get_closest_marker("accel")
+    merged = _merged_marker(metafunc.definition)
     uses_fixture = FIXTURE_NAME in metafunc.fixturenames
-    if marker is None and not uses_fixture:
+    if merged is None and not uses_fixture:
         return
     if _parametrizes_fixture_itself(metafunc):
         return
-    from pytest_accel.params import build_params
-
     state = _state(metafunc.config)
     name = metafunc.definition.nodeid
+    if not uses_fixture:
+        own = any(m.name == "accel" for m in metafunc.definition.own_markers)
+        if not own:
+            return  # a plain test in a module or class marked accel: not an accel test
+        raise pytest.Collector.CollectError(
+            f"{name} is marked accel but does not request the accel_device fixture: add "
+            "accel_device to its arguments"
+        )
+    from pytest_accel.params import build_params
+
+    args, kwargs = merged if merged is not None else ((), {})
     try:
-        if not uses_fixture:
-            raise AccelConfigError(
-                f"{name} is marked accel but does not request the accel_device fixture: add "
-                "accel_device to its arguments"
-            )
         options = read_marker(
-            marker.args if marker else (),
-            dict(marker.kwargs) if marker else {},
+            args,
+            kwargs,
             default_frameworks=state.settings.default_framework,
             default_dtypes=state.settings.default_dtypes,
             default_reference=state.settings.reference,
@@ -164,12 +179,21 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     return result
 
 
+def _outcome_of(report: pytest.TestReport) -> str:
+    """passed, failed, skipped, error (setup failed), xfailed or xpassed: what a gate must tell apart."""
+    if report.when == "setup" and report.failed:
+        return "error"
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    return report.outcome
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     record = item.stash.get(RECORD_KEY, None)
     if record is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
-        record.outcome = "error" if report.when == "setup" else report.outcome
+        record.outcome = _outcome_of(report)
         report.accel = record.to_dict()
     return report
 
@@ -202,7 +226,9 @@ class SummaryCollector:
             return
         from pytest_accel.saving import save_run
 
-        self.save_note = save_run(self.state, session, exitstatus)
+        self.save_note, saved = save_run(self.state, session, exitstatus)
+        if not saved and session.exitstatus == pytest.ExitCode.OK and self.state.records:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # CI must not pass without its file
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if self.absent_on_workers:

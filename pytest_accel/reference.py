@@ -21,64 +21,100 @@ from pytest_accel.fixture import AccelDevice, RecordedCheck
 FIXTURE_NAME = "accel_device"
 
 
-def _dependents(item: pytest.Function) -> set[str]:
-    """Names of the item's fixtures that depend on ``accel_device``, directly or not."""
-    defs = item._fixtureinfo.name2fixturedefs
-    memo: dict[str, bool] = {FIXTURE_NAME: True}
+# A fixture definition: its name and its position in the override chain (-1 is the one in effect,
+# -2 the one it overrides when it requests its own name, and so on).
+FixtureKey = tuple[str, int]
 
-    def depends(name: str, seen: frozenset[str]) -> bool:
-        if name in memo:
-            return memo[name]
-        if name not in defs or name in seen or not defs[name]:
-            return False
-        result = any(depends(arg, seen | {name}) for arg in defs[name][-1].argnames)
-        memo[name] = result
-        return result
 
-    return {name for name in item.fixturenames if depends(name, frozenset())}
+class _PassRequest:
+    """The ``request`` a fixture gets in a hidden pass: the item's, with the fixture's own ``param``."""
+
+    def __init__(self, item: pytest.Function, fixturename: str) -> None:
+        self._base = item._request
+        self.fixturename = fixturename
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and fixturename in callspec.params:
+            self.param = callspec.params[fixturename]
+            self.param_index = callspec.indices.get(fixturename, 0)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._base, attribute)
+
+
+class _FixtureGraph:
+    """The item's fixtures as pytest resolved them, with the override chain of each name."""
+
+    def __init__(self, item: pytest.Function) -> None:
+        self.defs = item._fixtureinfo.name2fixturedefs
+        self._memo: dict[FixtureKey, bool] = {}
+
+    def children(self, key: FixtureKey) -> list[FixtureKey]:
+        name, level = key
+        return [(arg, level - 1) if arg == name else (arg, -1) for arg in self.defs[name][level].argnames]
+
+    def exists(self, key: FixtureKey) -> bool:
+        name, level = key
+        return name in self.defs and -level <= len(self.defs[name])
+
+    def depends_on_device(self, key: FixtureKey) -> bool:
+        """Whether this fixture needs ``accel_device``, directly or through other fixtures."""
+        if key[0] == FIXTURE_NAME:
+            return True
+        if key not in self._memo:
+            self._memo[key] = False  # guards against cycles while computing
+            self._memo[key] = self.exists(key) and any(
+                self.depends_on_device(child) for child in self.children(key)
+            )
+        return self._memo[key]
 
 
 def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[RecordedCheck]:
     """Run the test body on ``reference`` and return the checks it recorded."""
     from _pytest.fixtures import resolve_fixture_function
 
-    dependents = _dependents(item)
-    defs = item._fixtureinfo.name2fixturedefs
-    values: dict[str, Any] = {FIXTURE_NAME: reference}
+    graph = _FixtureGraph(item)
+    values: dict[FixtureKey, Any] = {}
     teardowns: list[Generator[Any, None, None]] = []
 
-    def value_of(name: str) -> Any:
-        if name in values:
-            return values[name]
-        if name == "request":
-            return item._request
-        if name not in dependents:
-            return item.funcargs[name]
-        fixturedef = defs[name][-1]
+    def value_of(key: FixtureKey) -> Any:
+        name, level = key
+        if name == FIXTURE_NAME:
+            return reference
+        if key in values:
+            return values[key]
+        if level == -1 and not graph.depends_on_device(key):
+            return item.funcargs[name]  # untouched: the item's own value (module/session ones too)
+        fixturedef = graph.defs[name][level]
         func: Callable[..., Any] = resolve_fixture_function(fixturedef, item._request)
-        kwargs = {arg: value_of(arg) for arg in fixturedef.argnames}
+        kwargs = {
+            arg: _PassRequest(item, name) if arg == "request" else value_of(child)
+            for arg, child in zip(fixturedef.argnames, graph.children(key), strict=True)
+        }
         if inspect.isgeneratorfunction(func):
             generator = func(**kwargs)
             teardowns.append(generator)
-            values[name] = next(generator)
+            values[key] = next(generator)
         else:
-            values[name] = func(**kwargs)
-        return values[name]
+            values[key] = func(**kwargs)
+        return values[key]
 
+    where = f"{reference.pass_label} on {reference.framework} {reference.name} ({reference.dtype_name})"
     try:
         for name in item.fixturenames:
-            if name in dependents:
-                value_of(name)
-        testargs = {arg: value_of(arg) for arg in item._fixtureinfo.argnames}
+            if name != "request" and graph.depends_on_device((name, -1)):
+                value_of((name, -1))
+        testargs = {
+            arg: item._request if arg == "request" else value_of((arg, -1))
+            for arg in item._fixtureinfo.argnames
+        }
         item.obj(**testargs)
-    except (pytest.skip.Exception, pytest.fail.Exception, KeyboardInterrupt):
+    except pytest.skip.Exception as exc:
+        pytest.skip(f"{where} skipped ({exc.msg}), so parity on this device cannot be judged")
+    except (pytest.fail.Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:
-        if isinstance(exc, (SystemExit, GeneratorExit)):
-            raise
         raise ReferencePassError(
-            f"{reference.pass_label} on {reference.framework} {reference.name} ({reference.dtype_name}) "
-            f"raised {type(exc).__name__}: {exc}\nNo parity could be judged; the error is in the "
+            f"{where} raised {type(exc).__name__}: {exc}\nNo parity could be judged; the error is in the "
             "test or the code under test on the reference device, not a device mismatch."
         ) from exc
     finally:

@@ -54,6 +54,8 @@ def _reference_medians(records: list[ItemRecord]) -> dict[tuple[str, str, str, s
 def summary_rows(records: list[ItemRecord], with_oracle: bool = False) -> list[list[str]]:
     reference = _reference_medians(records)
     rows = []
+    # Completion order differs under xdist: sort by test, then the reference device before the others.
+    records = sorted(records, key=lambda r: (r.test, r.framework, r.dtype, not r.is_reference, r.device))
     for record in records:
         base = [record.test, f"{record.framework} {record.device}", record.dtype, parity_cell(record)]
         if with_oracle:

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from pytest_accel.plugin import SessionState
 
 
-def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> str:
-    """Save the run's records unless it stopped early; return a line for the terminal."""
+def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> tuple[str, bool]:
+    """Save the run's records unless it stopped early; return a line for the terminal, and success."""
     path = state.settings.save_path
     assert path is not None
     stopped_early = bool(session.shouldstop) or exitstatus in (
@@ -22,9 +22,10 @@ def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> s
         pytest.ExitCode.USAGE_ERROR,
     )
     if stopped_early:
-        return f"accel: results NOT saved to {path}: the run stopped early; an existing file is left as is"
+        note = f"accel: results NOT saved to {path}: the run stopped early; an existing file is left as is"
+        return note, True
     if not state.records:
-        return f"accel: results NOT saved to {path}: no accel test ran"
+        return f"accel: results NOT saved to {path}: no accel test ran", True
     settings = state.settings
     options = {
         "accel": settings.spec.text,
@@ -35,5 +36,5 @@ def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> s
     try:
         save_atomically(path, build_document(state.records, options))
     except OSError as exc:
-        return f"accel: results NOT saved to {path}: {exc}"
-    return f"accel: results of {len(state.records)} items saved to {path}"
+        return f"accel: results NOT saved to {path}: {exc}", False
+    return f"accel: results of {len(state.records)} items saved to {path}", True

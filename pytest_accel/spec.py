@@ -30,6 +30,11 @@ class DeviceSpec:
     text: str
     every_device: bool
     requests: tuple[DeviceRequest, ...]
+    source: str = "--accel"
+
+    def __str__(self) -> str:
+        """How messages name the request: ``--accel=cuda``, ``$PYTEST_ACCEL=cuda`` or ``ini accel=cuda``."""
+        return f"{self.source}={self.text}"
 
     @property
     def explicit_requests(self) -> tuple[DeviceRequest, ...]:
@@ -63,13 +68,13 @@ def parse_spec(text: str, *, source: str = "--accel") -> DeviceSpec:
     if any(part.strip().lower() == "all" for part in entries):
         if len(entries) > 1:
             raise AccelConfigError(f"{source}={text!r}: 'all' cannot be combined with other devices")
-        return DeviceSpec(text, True, ())
+        return DeviceSpec(text, True, (), source)
     requests: list[DeviceRequest] = []
     for part in entries:
         request = parse_device_request(part, what=f"{source}={text}")
         if request not in requests:
             requests.append(request)
-    return DeviceSpec(text, False, tuple(requests))
+    return DeviceSpec(text, False, tuple(requests), source)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-EXACT_DTYPES = ("bool", "int8", "uint8", "int16", "int32", "int64")
+EXACT_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def parse_tolerance_table(lines: list[str], what: str = "ini accel_tolerances") 
                 values[name] = float(text)
             except ValueError:
                 raise AccelConfigError(f"{what}: {name}={text!r} in {raw!r} is not a number") from None
-            if not values[name] >= 0:
+            if not (values[name] >= 0 and values[name] < float("inf")):
                 raise AccelConfigError(f"{what}: {name} in {raw!r} must not be negative")
         key = f"{kind}.{dtype}" if kind else dtype
         entries[key] = (values.get("rtol"), values.get("atol"))

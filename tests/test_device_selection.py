@@ -72,7 +72,7 @@ def test_spec_from_environment_and_ini(pytester: pytest.Pytester, monkeypatch: p
     pytester.makeini("[pytest]\naccel = tpu\n")
     from_ini = pytester.runpytest()
     assert from_ini.ret == pytest.ExitCode.USAGE_ERROR
-    from_ini.stderr.fnmatch_lines(["*--accel=tpu: tpu applies to none*"])
+    from_ini.stderr.fnmatch_lines(["*ini accel=tpu: tpu applies to none*"])
     monkeypatch.setenv("PYTEST_ACCEL", "cpu")
     env_beats_ini = pytester.runpytest()
     env_beats_ini.assert_outcomes(passed=1)

@@ -123,9 +123,7 @@ class TorchAdapter:
         tensor = value.detach()
         if tensor.dtype == torch.bfloat16:
             tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16
-        if tensor.is_conj():
-            tensor = tensor.resolve_conj()
-        return tensor.cpu().numpy()
+        return tensor.resolve_conj().resolve_neg().cpu().numpy()
 
     def dtype_name(self, value: Any) -> str:
         return str(value.dtype).removeprefix("torch.")
