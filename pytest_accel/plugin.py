@@ -42,6 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = read_settings(config)
     except AccelConfigError as exc:
+        if getattr(config.option, "help", False):
+            return  # `pytest --help` must work even with a bad setting; the run itself reports it
         raise pytest.UsageError(str(exc)) from None
     state = SessionState(settings, DeviceRegistry(settings.spec))
     config.stash[STATE_KEY] = state
