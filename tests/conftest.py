@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
+
+# JAX preallocates most of a GPU's memory in every process; this session and its pytester subprocesses
+# share one GPU (with torch), so they allocate on demand. Set before any JAX import.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None

@@ -15,7 +15,10 @@ def test_x(accel_device):
 
 
 @needs_torch
-def test_absent_cuda_is_a_usage_error_with_the_reason(pytester: pytest.Pytester) -> None:
+def test_absent_cuda_is_a_usage_error_with_the_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # hide any GPU: in a fresh process (CUDA reads it once)
     pytester.makepyfile(
         """
         import pytest
@@ -25,7 +28,7 @@ def test_absent_cuda_is_a_usage_error_with_the_reason(pytester: pytest.Pytester)
             pass
         """
     )
-    result = pytester.runpytest("--accel=cuda")
+    result = pytester.runpytest_subprocess("--accel=cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [

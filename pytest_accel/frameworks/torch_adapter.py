@@ -43,7 +43,9 @@ def _cuda_missing_reason() -> str | None:
 
 
 class CudaEventTimer:
-    """CUDA events around a batch: measures device time without host launch overhead in the gaps."""
+    """CUDA events around a batch of calls: the device's own clock, from the first kernel queued to the
+    last one done. Host launch time shows only where it leaves the device idle (launch-bound calls),
+    as it does for ``torch.utils.benchmark``."""
 
     method = "cuda-events"
 
