@@ -197,14 +197,7 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
 
 def host_copy(values: Any) -> np.ndarray:
     """A host numpy copy of a leaf's values (used for messages and diagnoses, on failure only)."""
-    if _is_jax(values):
-        host = np.asarray(values)
-        return host.astype(np.float32) if host.dtype.name == "bfloat16" else host
-    if _is_torch(values):
-        import torch
+    from pytest_accel.leaves import adapter_of
 
-        tensor = values.detach()
-        if tensor.dtype == torch.bfloat16:
-            tensor = tensor.float()
-        return tensor.resolve_conj().resolve_neg().cpu().numpy()
-    return np.asarray(values)
+    adapter = adapter_of(values)
+    return adapter.to_host(values) if adapter is not None else np.asarray(values)

@@ -43,9 +43,8 @@ def default_tolerance(dtype: str) -> Tolerance:
     return DEFAULT_TOLERANCES.get(dtype, DEFAULT_TOLERANCES["float32"])
 
 
-def layered(dtype: str, *overrides: tuple[float | None, float | None]) -> Tolerance:
-    """Apply (rtol, atol) overrides from the most general to the most specific layer."""
-    base = default_tolerance(dtype)
+def layered(base: Tolerance, *overrides: tuple[float | None, float | None]) -> Tolerance:
+    """Apply (rtol, atol) overrides, None meaning unset, from the most general to the most specific."""
     rtol, atol = base.rtol, base.atol
     for override_rtol, override_atol in overrides:
         if override_rtol is not None:
@@ -125,10 +124,4 @@ def tolerance_for_check(
     """Layers, least specific first: defaults (TF32-level when accepted), configuration by dtype,
     configuration by device kind and dtype, the marker, the call."""
     base = TF32_TOLERANCE if tf32 and dtype in TF32_AFFECTED else default_tolerance(dtype)
-    rtol, atol = base.rtol, base.atol
-    for override_rtol, override_atol in [*table.layers_for(kind, dtype), marker, call]:
-        if override_rtol is not None:
-            rtol = override_rtol
-        if override_atol is not None:
-            atol = override_atol
-    return Tolerance(rtol, atol)
+    return layered(base, *table.layers_for(kind, dtype), marker, call)
