@@ -22,7 +22,7 @@ from pytest_accel.results import ItemRecord
 
 if TYPE_CHECKING:
     from pytest_accel.fixture import RecordedCheck
-    from pytest_accel.plugin import SessionState
+    from pytest_accel.session_state import SessionState
 
 PARAM_KEY = pytest.StashKey[AccelParam]()
 

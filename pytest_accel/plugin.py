@@ -6,7 +6,6 @@ framework; adapters load when a collected test first needs one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -14,23 +13,11 @@ import pytest
 from pytest_accel.devices import DeviceRegistry
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.markers import MARKER_HELP, read_marker
-from pytest_accel.options import Settings, add_options, read_settings
+from pytest_accel.options import add_options, read_settings
+from pytest_accel.session_state import DEVICE_KEY, RECORD_KEY, STATE_KEY, SessionState
 
 FIXTURE_NAME = "accel_device"
 COLLECTOR_NAME = "accel-summary"
-
-
-@dataclass
-class SessionState:
-    settings: Settings
-    registry: DeviceRegistry
-    records: list[Any] = field(default_factory=list)
-    reference_cache: Any = None
-
-
-STATE_KEY = pytest.StashKey[SessionState]()
-DEVICE_KEY = pytest.StashKey[Any]()
-RECORD_KEY = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 FORMAT_NAME = "pytest-accel-results"
-FORMAT_VERSION = 1
+# Version 2: machines by id (a merged file holds several), each result names its machine, benches carry
+# their budget and whether the gate extended them, results carry the marker's fail_slower.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class ResultsFileError(ValueError):
@@ -95,14 +98,40 @@ def _cuda_versions() -> dict[str, Any]:
     return versions
 
 
+def machine_id(fingerprint: dict[str, Any]) -> str:
+    """A short stable id of a fingerprint: the same machine gets the same id in every file."""
+    import hashlib
+
+    text = json.dumps(fingerprint, sort_keys=True, default=str)
+    return "m-" + hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
 def build_document(records: list[dict[str, Any]], options: dict[str, Any]) -> dict[str, Any]:
+    fingerprint = machine_fingerprint(records)
+    ident = machine_id(fingerprint)
+    return assemble_document({ident: fingerprint}, options, records, ident)
+
+
+def assemble_document(
+    machines: dict[str, dict[str, Any]],
+    options: dict[str, Any],
+    results: list[dict[str, Any]],
+    default_machine: str | None = None,
+) -> dict[str, Any]:
+    """A version-2 document; results without a ``machine`` entry get ``default_machine``."""
+    rows = []
+    for record in results:
+        row = dict(record)
+        if default_machine is not None:
+            row.setdefault("machine", default_machine)
+        rows.append(_finite_or_none(row))
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine_fingerprint(records),
+        "machines": machines,
         "options": options,
-        "results": [_finite_or_none(record) for record in records],
+        "results": rows,
     }
 
 
@@ -124,28 +153,98 @@ def save_atomically(path: Path, document: dict[str, Any]) -> None:
         raise
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a saved results file (plain JSON: nothing in it is executed) and check its format."""
+def load_results(path: Path, role: str = "results file") -> dict[str, Any]:
+    """Read a saved results file (plain JSON: nothing in it is executed), as a version-2 document.
+
+    Version-1 files are upgraded in memory (their one machine gets an id). Every problem raises
+    ResultsFileError naming the file and what is wrong.
+    """
+    where = f"{role} {path}"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ResultsFileError(f"{path}: no such results file; create one with --accel-save={path}") from None
-    except OSError as exc:
-        raise ResultsFileError(f"{path}: cannot read it ({exc})") from None
+        raise ResultsFileError(f"{where}: no such file; create one with --accel-save={path}") from None
+    except IsADirectoryError:
+        raise ResultsFileError(f"{where}: that is a folder, not a results file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsFileError(f"{where}: cannot read it ({exc})") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
-            f"{path}: not valid JSON ({exc}); it is not a pytest-accel results file, or it is damaged"
+            f"{where}: not valid JSON ({exc}); it is truncated or damaged, or not a pytest-accel "
+            "results file. Save it again with --accel-save."
         ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise ResultsFileError(f"{path}: not a pytest-accel results file (no 'format': '{FORMAT_NAME}')")
+        raise ResultsFileError(f"{where}: not a pytest-accel results file (no 'format': '{FORMAT_NAME}')")
     version = document.get("version")
-    if version != FORMAT_VERSION:
+    if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
         raise ResultsFileError(
-            f"{path}: results format version {version!r}; this pytest-accel reads version {FORMAT_VERSION}. "
-            "Save the baseline again with this version."
+            f"{where}: results format version {version}, written by a newer pytest-accel; this one reads "
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}. Upgrade pytest-accel."
+        )
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
+        raise ResultsFileError(
+            f"{where}: results format version {version!r} is not one this pytest-accel reads "
+            f"({', '.join(map(str, READABLE_VERSIONS))}). Save the file again with --accel-save."
         )
     if not isinstance(document.get("results"), list):
-        raise ResultsFileError(f"{path}: its 'results' entry is missing or not a list")
+        raise ResultsFileError(f"{where}: its 'results' entry is missing or not a list")
+    if version == 1:
+        document = _upgraded_from_version_1(document, where)
+    _check_machines(document, where)
+    for index, result in enumerate(document["results"]):
+        _check_result(result, f"{where}: results[{index}]", document["machines"])
     return document
+
+
+def _upgraded_from_version_1(document: dict[str, Any], where: str) -> dict[str, Any]:
+    machine = document.get("machine")
+    if not isinstance(machine, dict):
+        raise ResultsFileError(f"{where}: version 1 file without a 'machine' entry")
+    ident = machine_id(machine)
+    upgraded = {k: v for k, v in document.items() if k != "machine"}
+    upgraded["version"] = FORMAT_VERSION
+    upgraded["machines"] = {ident: machine}
+    upgraded["results"] = [
+        dict(result, machine=ident) if isinstance(result, dict) else result for result in document["results"]
+    ]
+    return upgraded
+
+
+def _check_machines(document: dict[str, Any], where: str) -> None:
+    machines = document.get("machines")
+    if not isinstance(machines, dict) or not all(isinstance(m, dict) for m in machines.values()):
+        raise ResultsFileError(f"{where}: its 'machines' entry is missing or not an object of objects")
+
+
+_TEXT_FIELDS = ("nodeid", "test", "framework", "device", "dtype")
+
+
+def _check_result(result: Any, where: str, machines: dict[str, Any]) -> None:
+    """The fields the gate reads must be there with the right types, or the file is rejected whole."""
+    if not isinstance(result, dict):
+        raise ResultsFileError(f"{where} is not an object")
+    for name in _TEXT_FIELDS:
+        if not isinstance(result.get(name), str):
+            raise ResultsFileError(f"{where} has no text field {name!r}")
+    if result.get("machine") not in machines:
+        raise ResultsFileError(f"{where} names machine {result.get('machine')!r}, which the file lacks")
+    benches = result.get("benches", [])
+    if not isinstance(benches, list):
+        raise ResultsFileError(f"{where}: 'benches' is not a list")
+    for number, bench in enumerate(benches):
+        if not isinstance(bench, dict) or not isinstance(bench.get("name"), str):
+            raise ResultsFileError(f"{where}.benches[{number}] has no name")
+        samples = bench.get("samples")
+        if not isinstance(samples, list) or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) and s > 0
+            for s in samples
+        ):
+            raise ResultsFileError(
+                f"{where}.benches[{number}] ({bench['name']!r}): 'samples' must be a list of positive "
+                "finite seconds"
+            )
+    checks = result.get("checks", [])
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
+        raise ResultsFileError(f"{where}: 'checks' is not a list of objects")

@@ -9,7 +9,7 @@ import pytest
 from pytest_accel.results_file import build_document, save_atomically
 
 if TYPE_CHECKING:
-    from pytest_accel.plugin import SessionState
+    from pytest_accel.session_state import SessionState
 
 
 def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> tuple[str, bool]:

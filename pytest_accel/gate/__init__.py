@@ -1,0 +1,6 @@
+"""The performance gate: a run's timings against a baseline's, with verdicts that do not cry wolf.
+
+``stats`` (levels, intervals, verdicts), ``baseline`` (indexing saved results), ``machines``
+(fingerprint differences), ``comparison`` (a whole run against a baseline), ``sampling`` (how
+``bench`` keeps sampling until the verdict is decided).
+"""

@@ -1,0 +1,80 @@
+"""Benchmarks of a saved results document, indexed by what makes two of them comparable.
+
+A key is (test, framework, device, dtype, bench name): the test's id without its accel part, so that
+the same benchmark of a baseline and of a new run meet whatever else changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BenchKey = tuple[str, str, str, str, str]
+
+
+def key_label(key: BenchKey) -> str:
+    test, framework, device, dtype, bench = key
+    return f"{test} [{framework} {device} {dtype}] {bench}"
+
+
+@dataclass
+class BenchRun:
+    """One benchmark as one run measured it: samples in time order, and where."""
+
+    key: BenchKey
+    nodeid: str
+    hardware: str
+    machine: str
+    samples: list[float]
+    fail_slower: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
+    """Every benchmark of a (version-2) results document by key."""
+    runs: dict[BenchKey, BenchRun] = {}
+    for result in document["results"]:
+        for bench in result.get("benches", []):
+            key = (result["test"], result["framework"], result["device"], result["dtype"], bench["name"])
+            runs[key] = BenchRun(
+                key=key,
+                nodeid=result["nodeid"],
+                hardware=str(result.get("hardware", "?")),
+                machine=str(result.get("machine", "")),
+                samples=[float(s) for s in bench.get("samples", [])],
+                fail_slower=result.get("fail_slower"),
+                extra={"concurrent": bench.get("concurrent")},
+            )
+    return runs
+
+
+CheckKey = tuple[str, str, str, str, str]
+
+
+def check_headrooms(document: dict[str, Any]) -> dict[CheckKey, float]:
+    """Parity headroom of every check (worst error / allowed error) by (test, fw, device, dtype, check)."""
+    headrooms: dict[CheckKey, float] = {}
+    for result in document["results"]:
+        for check in result.get("checks", []):
+            value = check.get("headroom")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                key = (result["test"], result["framework"], result["device"], result["dtype"], check["name"])
+                headrooms[key] = float(value)
+    return headrooms
+
+
+@dataclass
+class Baseline:
+    """A baseline file, loaded once per session: its path, its document and its benchmarks."""
+
+    path: Path
+    document: dict[str, Any]
+    runs: dict[BenchKey, BenchRun]
+
+    @classmethod
+    def load(cls, path: Path) -> Baseline:
+        from pytest_accel.results_file import load_results
+
+        document = load_results(path, role="baseline")
+        return cls(path, document, bench_runs(document))

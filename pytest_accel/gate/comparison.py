@@ -1,0 +1,318 @@
+"""A whole run against a baseline: one verdict per benchmark, the run's verdict, and what to warn about.
+
+Used alike by the plugin (``--accel-compare``), by ``python -m pytest_accel compare`` and by ``duet``, so
+the three give the same verdicts for the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pytest_accel.gate import stats
+from pytest_accel.gate.baseline import BenchKey, BenchRun, bench_runs, check_headrooms, key_label
+from pytest_accel.gate.machines import machine_differences
+
+DEFAULT_THRESHOLD = 0.10  # the change that verdicts are about when no --accel-fail-slower is given
+DEFAULT_RUN_NOISE = 0.20  # run-to-run sd of a benchmark's log level on a shared 2-core machine (README)
+HEADROOM_WARN_FACTOR = 2.0  # a check's headroom at least doubled ...
+HEADROOM_WARN_FLOOR = 0.25  # ... and now at least a quarter of the allowed error
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """What the user asked of the gate. ``fail_slower`` None: report only (markers may still gate)."""
+
+    fail_slower: float | None = None
+    run_noise: float = DEFAULT_RUN_NOISE
+    any_hardware: bool = False
+    include_concurrent: bool = False
+
+    @property
+    def threshold(self) -> float:
+        return self.fail_slower if self.fail_slower is not None else DEFAULT_THRESHOLD
+
+
+@dataclass
+class BenchVerdict:
+    """The verdict on one benchmark; builtin types only (reports and JSON)."""
+
+    test: str
+    framework: str
+    device: str
+    dtype: str
+    bench: str
+    verdict: str
+    threshold: float
+    gating: bool  # a 'slower' verdict here fails the run
+    ratio: float | None = None
+    low: float | None = None
+    high: float | None = None
+    detectable_slowdown: float | None = None
+    baseline_s: float | None = None
+    current_s: float | None = None
+    note: str = ""
+
+    @property
+    def key(self) -> BenchKey:
+        return (self.test, self.framework, self.device, self.dtype, self.bench)
+
+    @property
+    def label(self) -> str:
+        return key_label(self.key)
+
+    @property
+    def fails(self) -> bool:
+        return self.gating and self.verdict == stats.SLOWER
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class GateReport:
+    """Everything a summary or report shows about a comparison."""
+
+    mode: str  # "compare" (two separate runs) or "duet" (paired rounds in one job)
+    baseline: str  # the baseline's path or git ref
+    verdicts: list[BenchVerdict]
+    config: GateConfig
+    alpha: float
+    machine_differences: list[dict[str, str]] = field(default_factory=list)
+    headroom_warnings: list[dict[str, Any]] = field(default_factory=list)
+    rounds: int | None = None
+
+    @property
+    def failures(self) -> list[BenchVerdict]:
+        return [v for v in self.verdicts if v.fails]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    @property
+    def gating(self) -> bool:
+        return any(v.gating for v in self.verdicts)
+
+    def count(self, verdict: str) -> int:
+        return sum(1 for v in self.verdicts if v.verdict == verdict)
+
+    @property
+    def reason(self) -> str:
+        counts = ", ".join(f"{self.count(v)} {v}" for v in stats.VERDICTS if self.count(v))
+        if self.failed:
+            names = "; ".join(f"{v.label} ({_ratio_text(v)})" for v in self.failures)
+            return (
+                f"{len(self.failures)} benchmark(s) significantly slower than the baseline by more than "
+                f"their threshold: {names}"
+            )
+        if not self.gating:
+            return f"report only, nothing gates (no --accel-fail-slower): {counts or 'no benchmarks'}"
+        return f"no benchmark significantly slower than its threshold ({counts or 'no benchmarks'})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "baseline": self.baseline,
+            "failed": self.failed,
+            "reason": self.reason,
+            "fail_slower": self.config.fail_slower,
+            "threshold": self.config.threshold,
+            "run_noise": self.config.run_noise if self.mode == "compare" else None,
+            "family_alpha": stats.FAMILY_ALPHA,
+            "alpha_per_benchmark": self.alpha,
+            "rounds": self.rounds,
+            "counts": {v: self.count(v) for v in stats.VERDICTS},
+            "verdicts": [v.to_dict() for v in self.verdicts],
+            "machine_differences": self.machine_differences,
+            "headroom_warnings": self.headroom_warnings,
+        }
+
+
+def _ratio_text(verdict: BenchVerdict) -> str:
+    if verdict.ratio is None:
+        return "-"
+    return f"{verdict.ratio:.2f}x [{verdict.low:.2f}, {verdict.high:.2f}]"
+
+
+ORDER = {name: rank for rank, name in enumerate(stats.VERDICTS)}
+
+
+def _sorted(verdicts: list[BenchVerdict]) -> list[BenchVerdict]:
+    return sorted(verdicts, key=lambda v: (ORDER[v.verdict], -(v.ratio or 0.0), v.label))
+
+
+def _threshold_for(run: BenchRun | None, config: GateConfig) -> tuple[float, bool]:
+    """A test's marker ``fail_slower`` wins over the option; either one makes the benchmark gate."""
+    marker = run.fail_slower if run is not None else None
+    if isinstance(marker, (int, float)) and not isinstance(marker, bool) and marker > 0:
+        return float(marker), True
+    return config.threshold, config.fail_slower is not None
+
+
+def _comparable(base: BenchRun, new: BenchRun, config: GateConfig) -> str:
+    """Why two measurements must not gate, or '' when they may."""
+    if base.hardware != new.hardware and not config.any_hardware:
+        return f"hardware differs: baseline {base.hardware}, now {new.hardware}"
+    if new.extra.get("concurrent") and not config.include_concurrent:
+        return "timed while other workers shared the device"
+    return ""
+
+
+def _verdict(
+    key: BenchKey,
+    base: BenchRun | None,
+    new: BenchRun | None,
+    change: stats.Level | None,
+    config: GateConfig,
+    alpha: float,
+) -> BenchVerdict:
+    threshold, gating = _threshold_for(new or base, config)
+    verdict = BenchVerdict(*key, verdict=stats.NEW, threshold=threshold, gating=gating)
+    if base is not None and base.samples:
+        verdict.baseline_s = statistics.median(base.samples)
+    if new is not None and new.samples:
+        verdict.current_s = statistics.median(new.samples)
+    if new is None or not new.samples:
+        verdict.verdict, verdict.gating = stats.MISSING, False
+        verdict.note = "in the baseline, not measured in this run"
+        return verdict
+    if base is None or not base.samples:
+        verdict.gating = False
+        verdict.note = "not in the baseline"
+        return verdict
+    reason = _comparable(base, new, config)
+    if reason:
+        verdict.verdict, verdict.gating, verdict.note = stats.NOT_COMPARABLE, False, reason
+        return verdict
+    assert change is not None
+    estimate = stats.judge(change, threshold, alpha)
+    verdict.verdict = estimate.verdict
+    verdict.ratio, verdict.low, verdict.high = estimate.ratio, estimate.low, estimate.high
+    verdict.detectable_slowdown = (
+        estimate.detectable_slowdown if math.isfinite(estimate.detectable_slowdown) else None
+    )
+    if estimate.verdict == stats.INCONCLUSIVE:
+        detectable = verdict.detectable_slowdown
+        verdict.note = (
+            f"too noisy to decide: only slowdowns above {100 * detectable:.0f}% could be detected"
+            if detectable is not None
+            else "too few samples to decide"
+        )
+    return verdict
+
+
+def compared_count(base_runs: dict[BenchKey, BenchRun], new_runs: dict[BenchKey, BenchRun]) -> int:
+    return max(1, sum(1 for key in new_runs if key in base_runs))
+
+
+def compare_documents(
+    baseline: dict[str, Any], current: dict[str, Any], config: GateConfig, label: str
+) -> GateReport:
+    """Two separate runs: batch-means levels of each, plus the run-to-run noise the samples cannot see."""
+    base_runs, new_runs = bench_runs(baseline), bench_runs(current)
+    alpha = stats.one_sided_alpha(compared_count(base_runs, new_runs))
+    verdicts = []
+    pairs: set[tuple[str, str]] = set()
+    for key in sorted(set(base_runs) | set(new_runs)):
+        base, new = base_runs.get(key), new_runs.get(key)
+        change = None
+        if base is not None and new is not None and base.samples and new.samples:
+            pairs.add((base.machine, new.machine))
+            change = stats.difference(
+                stats.level_of(base.samples), stats.level_of(new.samples), config.run_noise
+            )
+        verdicts.append(_verdict(key, base, new, change, config, alpha))
+    return GateReport(
+        mode="compare",
+        baseline=label,
+        verdicts=_sorted(verdicts),
+        config=config,
+        alpha=alpha,
+        machine_differences=machine_differences(
+            pairs, baseline.get("machines", {}), current.get("machines", {})
+        ),
+        headroom_warnings=headroom_warnings(baseline, current),
+    )
+
+
+def compare_rounds(
+    base_documents: list[dict[str, Any]], new_documents: list[dict[str, Any]], config: GateConfig, label: str
+) -> GateReport:
+    """Duet: round r of the base and round r of the new code ran side by side; pair them round by round."""
+    base_rounds = [bench_runs(doc) for doc in base_documents]
+    new_rounds = [bench_runs(doc) for doc in new_documents]
+    keys = sorted(set().union(*base_rounds, *new_rounds)) if base_rounds else []
+    paired = [k for k in keys if all(k in r for r in base_rounds) and all(k in r for r in new_rounds)]
+    alpha = stats.one_sided_alpha(len(paired))
+    verdicts = []
+    for key in keys:
+        base = _pooled(key, base_rounds)
+        new = _pooled(key, new_rounds)
+        change = None
+        if key in paired:
+            base_logs = [stats.level_of(r[key].samples).log for r in base_rounds]
+            new_logs = [stats.level_of(r[key].samples).log for r in new_rounds]
+            change = stats.paired_level_difference(base_logs, new_logs)
+        elif base is not None and new is not None:
+            verdicts.append(_unpaired(key, config))
+            continue
+        verdicts.append(_verdict(key, base, new, change, config, alpha))
+    return GateReport(
+        mode="duet",
+        baseline=label,
+        verdicts=_sorted(verdicts),
+        config=config,
+        alpha=alpha,
+        headroom_warnings=headroom_warnings(base_documents[-1], new_documents[-1]) if base_documents else [],
+        rounds=len(base_documents),
+    )
+
+
+def _unpaired(key: BenchKey, config: GateConfig) -> BenchVerdict:
+    verdict = BenchVerdict(*key, verdict=stats.INCONCLUSIVE, threshold=config.threshold, gating=False)
+    verdict.note = "not measured in every round, so the rounds cannot be paired"
+    return verdict
+
+
+def _pooled(key: BenchKey, rounds: list[dict[BenchKey, BenchRun]]) -> BenchRun | None:
+    """A benchmark's samples over all rounds (for the medians shown), or None if no round has it."""
+    present = [r[key] for r in rounds if key in r]
+    if not present:
+        return None
+    first = present[0]
+    return BenchRun(
+        key=key,
+        nodeid=first.nodeid,
+        hardware=first.hardware,
+        machine=first.machine,
+        samples=[s for run in present for s in run.samples],
+        fail_slower=first.fail_slower,
+        extra=first.extra,
+    )
+
+
+def headroom_warnings(baseline: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """Checks still passing whose parity headroom grew sharply: closer to failing than they were."""
+    old, new = check_headrooms(baseline), check_headrooms(current)
+    warnings = []
+    for key, value in sorted(new.items()):
+        before = old.get(key)
+        if before is None or value > 1:
+            continue  # new checks have no history; failing ones fail their test already
+        if value >= HEADROOM_WARN_FLOOR and value >= HEADROOM_WARN_FACTOR * before:
+            test, framework, device, dtype, check = key
+            warnings.append(
+                {
+                    "test": test,
+                    "framework": framework,
+                    "device": device,
+                    "dtype": dtype,
+                    "check": check,
+                    "baseline": before,
+                    "current": value,
+                }
+            )
+    return warnings

@@ -1,0 +1,198 @@
+"""The statistics of the gate, in one place so the plugin, ``compare`` and ``duet`` agree.
+
+Timings are compared on the log scale: a ratio new/baseline becomes a difference of log levels, and
+slowdowns and speedups are symmetric. Samples of one benchmark are not independent (a machine's speed
+comes in bursts), so a run's level and its uncertainty come from *batch means*: the time-ordered
+samples are cut into contiguous blocks, and the spread of the blocks' log-medians, not of the single
+samples, gives the variance (with Student's t for the few blocks there are). What within-run samples
+cannot see (a slow phase of the whole machine that lasts the whole run) enters as an explicit
+run-to-run noise term. A run compares many benchmarks, so each one-sided test runs at
+``FAMILY_ALPHA / m`` (Bonferroni): the chance that an unchanged run fails stays below FAMILY_ALPHA.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+
+FAMILY_ALPHA = 0.05  # chance that a run of unchanged code is called slower anywhere, at most
+MAX_BLOCKS = 10
+MIN_SAMPLES_PER_BLOCK = 3
+
+SLOWER = "slower"
+FASTER = "faster"
+UNCHANGED = "unchanged"
+INCONCLUSIVE = "inconclusive"
+NEW = "new"
+MISSING = "missing"
+NOT_COMPARABLE = "not comparable"
+VERDICTS = (SLOWER, FASTER, INCONCLUSIVE, UNCHANGED, NEW, MISSING, NOT_COMPARABLE)
+
+
+@dataclass(frozen=True)
+class Level:
+    """A run's typical time per call on the log scale, with the variance of that estimate."""
+
+    log: float
+    variance: float
+    dof: float  # degrees of freedom of ``variance`` (math.inf when it is known, not estimated)
+
+    @property
+    def seconds(self) -> float:
+        return math.exp(self.log)
+
+
+def level_of(samples: list[float]) -> Level:
+    """Batch means of time-ordered samples: blocks' log-medians, their mean, and its variance."""
+    values = [s for s in samples if s > 0 and math.isfinite(s)]
+    if len(values) < 2:
+        single = math.log(values[0]) if values else math.nan
+        return Level(single, math.inf, 1.0)
+    blocks = max(2, min(MAX_BLOCKS, len(values) // MIN_SAMPLES_PER_BLOCK))
+    size = len(values) / blocks
+    medians = [
+        math.log(statistics.median(values[round(i * size) : round((i + 1) * size)])) for i in range(blocks)
+    ]
+    mean = statistics.fmean(medians)
+    return Level(mean, statistics.variance(medians) / blocks, float(blocks - 1))
+
+
+def paired_level_difference(base_logs: list[float], new_logs: list[float]) -> Level:
+    """Rounds measured side by side (duet): the mean of new-minus-base log levels, round by round."""
+    differences = [new - base for base, new in zip(base_logs, new_logs, strict=True)]
+    if len(differences) < 2:
+        return Level(differences[0] if differences else math.nan, math.inf, 1.0)
+    mean = statistics.fmean(differences)
+    return Level(mean, statistics.variance(differences) / len(differences), float(len(differences) - 1))
+
+
+def difference(base: Level, new: Level, run_noise: float = 0.0) -> Level:
+    """new - base, with the run-to-run noise (a log-scale standard deviation) added as known variance.
+
+    Degrees of freedom by Welch and Satterthwaite; the known term has infinitely many.
+    """
+    variance = base.variance + new.variance + run_noise**2
+    estimated = [(v, d) for v, d in ((base.variance, base.dof), (new.variance, new.dof)) if v > 0]
+    denominator = sum(v * v / d for v, d in estimated if math.isfinite(v))
+    if not math.isfinite(variance):
+        dof = 1.0
+    elif denominator == 0:
+        dof = math.inf
+    else:
+        dof = max(1.0, variance * variance / denominator)
+    return Level(new.log - base.log, variance, dof)
+
+
+# -- Student's t, without scipy ------------------------------------------------------------------------
+
+
+def _incomplete_beta(a: float, b: float, x: float) -> float:
+    """Regularized incomplete beta I_x(a, b) by its continued fraction (modified Lentz)."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    if x > (a + 1) / (a + b + 2):
+        return 1.0 - _incomplete_beta(b, a, 1.0 - x)
+    log_front = a * math.log(x) + b * math.log1p(-x) - math.log(a) - _log_beta(a, b)
+    tiny = 1e-300
+    f, c, d = 1.0, 1.0, 0.0
+    for i in range(400):
+        m = i // 2
+        if i == 0:
+            numerator = 1.0
+        elif i % 2 == 0:
+            numerator = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m))
+        else:
+            numerator = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))
+        d = 1.0 + numerator * d
+        d = tiny if abs(d) < tiny else d
+        d = 1.0 / d
+        c = 1.0 + numerator / c
+        c = tiny if abs(c) < tiny else c
+        f *= c * d
+        if abs(1.0 - c * d) < 1e-14:
+            break
+    return math.exp(log_front) * (f - 1.0)
+
+
+def _log_beta(a: float, b: float) -> float:
+    return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+
+
+def t_cdf(t: float, dof: float) -> float:
+    if math.isinf(dof):
+        return statistics.NormalDist().cdf(t)
+    tail = 0.5 * _incomplete_beta(dof / 2, 0.5, dof / (dof + t * t))
+    return 1.0 - tail if t >= 0 else tail
+
+
+def t_quantile(p: float, dof: float) -> float:
+    """The p-quantile of Student's t with ``dof`` degrees of freedom (bisection on the CDF)."""
+    if not 0 < p < 1:
+        raise ValueError(f"probability {p} outside (0, 1)")
+    if math.isinf(dof) or dof > 1e7:
+        return statistics.NormalDist().inv_cdf(p)
+    if p < 0.5:
+        return -t_quantile(1 - p, dof)
+    low, high = 0.0, 1.0
+    while t_cdf(high, dof) < p:
+        high *= 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        if t_cdf(middle, dof) < p:
+            low = middle
+        else:
+            high = middle
+        if high - low < 1e-10 * max(1.0, high):
+            break
+    return (low + high) / 2
+
+
+# -- intervals and verdicts --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatioEstimate:
+    """new/baseline: the estimate, its interval, and the smallest slowdown the data could catch."""
+
+    ratio: float
+    low: float
+    high: float
+    detectable_slowdown: float  # fraction: slowdowns above it would be called slower half the time
+    verdict: str
+
+
+def one_sided_alpha(benchmarks: int) -> float:
+    return FAMILY_ALPHA / max(1, benchmarks)
+
+
+def judge(change: Level, threshold: float, alpha: float) -> RatioEstimate:
+    """The verdict on a log-level difference for a threshold fraction (0.10 for 10%).
+
+    slower: the whole interval lies above 1 + threshold (significantly slower by more than it);
+    faster: the whole interval lies below 1 / (1 + threshold); unchanged: the interval lies inside
+    both bounds (no change as large as the threshold); inconclusive: anything else.
+    """
+    bound = math.log1p(threshold)
+    if not math.isfinite(change.variance) or not math.isfinite(change.log):
+        ratio = math.exp(change.log) if math.isfinite(change.log) else math.nan
+        return RatioEstimate(ratio, 0.0, math.inf, math.inf, INCONCLUSIVE)
+    half = t_quantile(1 - alpha, change.dof) * math.sqrt(change.variance)
+    low, high = change.log - half, change.log + half
+    if low > bound:
+        verdict = SLOWER
+    elif high < -bound:
+        verdict = FASTER
+    elif low >= -bound and high <= bound:
+        verdict = UNCHANGED
+    else:
+        verdict = INCONCLUSIVE
+    return RatioEstimate(
+        ratio=math.exp(change.log),
+        low=math.exp(low),
+        high=math.exp(high),
+        detectable_slowdown=math.expm1(bound + half),
+        verdict=verdict,
+    )

@@ -1,0 +1,33 @@
+"""What one pytest session of pytest-accel holds: settings, devices, records, caches, the baseline.
+
+A room of its own so that the plugin's hooks, the device factory and the saving code can all read it
+without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_accel.devices import DeviceRegistry
+from pytest_accel.options import Settings
+
+
+@dataclass
+class SessionState:
+    settings: Settings
+    registry: DeviceRegistry
+    records: list[Any] = field(default_factory=list)
+    reference_cache: Any = None
+    baseline: Any = None  # pytest_accel.gate.baseline.Baseline in compare mode, loaded at configure
+
+
+STATE_KEY = pytest.StashKey[SessionState]()
+DEVICE_KEY = pytest.StashKey[Any]()
+RECORD_KEY = pytest.StashKey[Any]()
+
+
+def session_state(config: pytest.Config) -> SessionState:
+    return config.stash[STATE_KEY]
