@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,10 +20,10 @@ from pytest_accel.oracle import oracle_dtype
 from pytest_accel.params import AccelParam
 from pytest_accel.reference import ReferenceCache, run_reference_pass
 from pytest_accel.results import ItemRecord
+from pytest_accel.session_state import SessionState
 
 if TYPE_CHECKING:
     from pytest_accel.fixture import RecordedCheck
-    from pytest_accel.session_state import SessionState
 
 PARAM_KEY = pytest.StashKey[AccelParam]()
 
@@ -42,7 +43,8 @@ def item_test_key(item: pytest.Item, param: AccelParam) -> str:
     return nodeid
 
 
-def make_item_device(item: pytest.Item, param: AccelParam, settings: Settings) -> AccelDevice:
+def make_item_device(item: pytest.Item, param: AccelParam, state: SessionState) -> AccelDevice:
+    settings = state.settings
     item.stash[PARAM_KEY] = param
     adapter = load_adapter(param.framework)
     key = item_test_key(item, param)
@@ -56,6 +58,7 @@ def make_item_device(item: pytest.Item, param: AccelParam, settings: Settings) -
         dtype=param.dtype,
         is_reference=param.is_reference,
         reference_device=param.reference.name,
+        fail_slower=param.options.fail_slower,
     )
     budget = param.options.bench_budget_s or settings.bench_budget_s
     return AccelDevice(
@@ -68,7 +71,37 @@ def make_item_device(item: pytest.Item, param: AccelParam, settings: Settings) -
         record=record,
         bench_budget_s=budget if settings.bench_enabled else None,
         tolerances=settings.tolerances,
+        gate_lookup=gate_lookup(state, record, budget),
     )
+
+
+def gate_lookup(state: SessionState, record: ItemRecord, budget_s: float) -> Callable[[str], Any] | None:
+    """In compare mode: a bench name -> what the gate needs to steer that bench's sampling (or None)."""
+    baseline = state.baseline
+    if baseline is None:
+        return None
+    from pytest_accel.gate.comparison import DEFAULT_THRESHOLD
+    from pytest_accel.gate.sampling import GateTarget
+    from pytest_accel.gate.stats import one_sided_alpha
+    from pytest_accel.options import GATE_BUDGET_FACTOR
+
+    settings = state.settings
+    threshold = record.fail_slower or settings.fail_slower or DEFAULT_THRESHOLD
+    gate_budget = settings.gate_budget_s or GATE_BUDGET_FACTOR * budget_s
+    alpha = one_sided_alpha(len(baseline.runs))
+
+    def lookup(bench_name: str) -> GateTarget | None:
+        key = (record.test, record.framework, record.device, record.dtype, bench_name)
+        run = baseline.runs.get(key)
+        if run is None or not run.samples:
+            return None
+        if run.hardware != record.hardware and not settings.compare_any_hardware:
+            return None
+        return GateTarget(
+            tuple(run.samples), threshold, settings.gate_noise, alpha, max(0.0, gate_budget - budget_s)
+        )
+
+    return lookup
 
 
 def _framework_version(framework: str) -> str:

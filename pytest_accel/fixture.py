@@ -55,7 +55,9 @@ class AccelDevice:
         bench_budget_s: float | None,
         tolerances: ToleranceTable | None = None,
         input_dtype: str | None = None,
+        gate_lookup: Callable[[str], Any] | None = None,
     ) -> None:
+        self._gate_lookup = gate_lookup
         self._adapter = adapter
         self._tolerances = tolerances or ToleranceTable({})
         self._input_dtype = input_dtype
@@ -302,6 +304,7 @@ class AccelDevice:
             self._adapter.timer(self._native),
             name=label,
             budget_s=self._bench_budget_s,
+            gate=self._gate_lookup(label) if self._gate_lookup is not None else None,
         )
         self._record.benches.append(measured)
         return result

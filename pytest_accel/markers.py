@@ -13,8 +13,8 @@ from pytest_accel.frameworks import ALL_KINDS, KNOWN_FRAMEWORKS
 
 MARKER_HELP = (
     "accel(framework=None, devices=None, dtypes=None, rtol=None, atol=None, reference=None, "
-    "seed=None, bench_budget=None, tf32=False, oracle=None): run the test on each selected device "
-    "(fixture accel_device) and check parity with the reference device"
+    "seed=None, bench_budget=None, tf32=False, oracle=None, fail_slower=None): run the test on each "
+    "selected device (fixture accel_device) and check parity with the reference device"
 )
 MARKER_KEYS = (
     "framework",
@@ -27,6 +27,7 @@ MARKER_KEYS = (
     "bench_budget",
     "tf32",
     "oracle",
+    "fail_slower",
 )
 
 
@@ -44,6 +45,7 @@ class TestOptions:
     bench_budget_s: float | None
     tf32: bool = False
     oracle: bool | None = None
+    fail_slower: float | None = None  # this test's gate threshold as a fraction (marker: '10%')
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:
@@ -115,6 +117,12 @@ def _positive_budget(value: Any, what: str) -> float | None:
     return number
 
 
+def _optional_percent(value: Any, what: str) -> float | None:
+    from pytest_accel.percent import parse_percent
+
+    return None if value is None else parse_percent(value, what)
+
+
 def read_marker(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -162,4 +170,5 @@ def read_marker(
         bench_budget_s=_positive_budget(kwargs.get("bench_budget"), f"{where}(bench_budget)"),
         tf32=bool(kwargs.get("tf32", False)),
         oracle=kwargs.get("oracle"),
+        fail_slower=_optional_percent(kwargs.get("fail_slower"), f"{where}(fail_slower)"),
     )

@@ -15,6 +15,8 @@ from pytest_accel.tolerances import ToleranceTable, parse_tolerance_table
 
 ENV_SPEC = "PYTEST_ACCEL"
 DEFAULT_BENCH_BUDGET_S = 0.25
+DEFAULT_GATE_NOISE = 0.20  # keep equal to gate.comparison.DEFAULT_RUN_NOISE (a test checks)
+GATE_BUDGET_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,17 @@ class Settings:
     tolerances: ToleranceTable
     oracle: bool
     save_path: Path | None = None
+    compare_path: Path | None = None
+    fail_slower: float | None = None
+    gate_budget_s: float | None = None  # None: GATE_BUDGET_FACTOR x the bench budget
+    gate_noise: float = DEFAULT_GATE_NOISE
+    compare_any_hardware: bool = False
+    report_paths: tuple[Path, ...] = ()
+    step_summary: bool = True
+
+    @property
+    def compare_mode(self) -> bool:
+        return self.compare_path is not None
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -74,6 +87,7 @@ def add_options(parser: pytest.Parser) -> None:
         "as JSON to PATH, atomically; an interrupted run leaves an existing file untouched",
     )
     parser.addini("accel_save", "write the run's results as JSON to this path (--accel-save)", default="")
+    _add_gate_options(group, parser)
     parser.addini("accel", "default device SPEC for accel tests (like --accel)", default="")
     parser.addini(
         "accel_framework",
@@ -93,6 +107,66 @@ def add_options(parser: pytest.Parser) -> None:
         default=[],
     )
     parser.addini("accel_oracle", "true to turn on the float64 oracle (like --accel-oracle)", default="")
+
+
+def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
+    group.addoption(
+        "--accel-compare",
+        dest="accel_compare",
+        default=None,
+        metavar="PATH",
+        help="compare every bench of this run with the same one in this saved results file (the "
+        "baseline); without --accel-fail-slower this only reports",
+    )
+    group.addoption(
+        "--accel-fail-slower",
+        dest="accel_fail_slower",
+        default=None,
+        metavar="PCT",
+        help="with --accel-compare: fail the run when a benchmark is significantly slower than the "
+        "baseline by more than PCT (e.g. 10%%)",
+    )
+    group.addoption(
+        "--accel-gate-budget",
+        dest="accel_gate_budget",
+        default=None,
+        metavar="SECONDS",
+        help="in compare mode, a bench whose verdict is still undecided when its budget is spent keeps "
+        f"sampling up to this many seconds (default {GATE_BUDGET_FACTOR:g}x the bench budget)",
+    )
+    group.addoption(
+        "--accel-gate-noise",
+        dest="accel_gate_noise",
+        default=None,
+        metavar="PCT",
+        help="run-to-run noise of one benchmark that its own samples cannot see (standard deviation, "
+        f"default {100 * DEFAULT_GATE_NOISE:g}%%: a shared CI machine); lower it on a quiet machine",
+    )
+    group.addoption(
+        "--accel-compare-any-hardware",
+        dest="accel_compare_any_hardware",
+        action="store_true",
+        default=None,
+        help="let benchmarks gate even when their device's hardware differs from the baseline's",
+    )
+    group.addoption(
+        "--accel-report",
+        dest="accel_report",
+        action="append",
+        default=None,
+        metavar="PATH",
+        help="write a report: PATH.md (a pull request comment) or PATH.json; repeatable",
+    )
+    for name, text in (
+        ("accel_compare", "baseline results file to compare with (--accel-compare)"),
+        ("accel_fail_slower", "gate threshold, e.g. 10% (--accel-fail-slower)"),
+        ("accel_gate_budget", "seconds a still-undecided bench may sample in compare mode"),
+        ("accel_gate_noise", "run-to-run noise of a benchmark, e.g. 20% (--accel-gate-noise)"),
+        ("accel_compare_any_hardware", "true: compare benchmarks across different hardware"),
+        ("accel_step_summary", "false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
+    ):
+        parser.addini(name, text, default="")
+    parser.addini("accel_report", "report paths (.md or .json), like --accel-report", type="args", default=[])
 
 
 def _ini_text(config: pytest.Config, name: str) -> str:
@@ -160,7 +234,14 @@ def read_settings(config: pytest.Config) -> Settings:
             check_writable(save_path)
         except ResultsFileError as exc:
             raise AccelConfigError(str(exc)) from None
+    if save_path is not None and gate_paths_clash(config, save_path):
+        raise AccelConfigError(
+            f"--accel-save={save_text} names the baseline given to --accel-compare: a compare run never "
+            "overwrites its baseline; save to another file"
+        )
+    gate = _read_gate_settings(config, budget)
     return Settings(
+        **gate,
         spec=spec,
         default_framework=frameworks,
         default_dtypes=dtypes,
@@ -172,3 +253,64 @@ def read_settings(config: pytest.Config) -> Settings:
         oracle=oracle,
         save_path=save_path,
     )
+
+
+def _option_or_ini(config: pytest.Config, name: str) -> tuple[str, str]:
+    """The option's text if given, else the ini key's; with the name to quote in an error."""
+    value = config.getoption(name)
+    if value is not None:
+        return str(value), "--" + name.replace("_", "-")
+    return _ini_text(config, name), f"ini {name}"
+
+
+def gate_paths_clash(config: pytest.Config, save_path: Path) -> bool:
+    compare_text, _ = _option_or_ini(config, "accel_compare")
+    if not compare_text:
+        return False
+    compare_path = Path(config.invocation_params.dir, compare_text)
+    return compare_path.resolve() == save_path.resolve()
+
+
+def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str, object]:
+    """Compare mode, threshold, gate budget and noise, report paths; each value validated."""
+    from pytest_accel.percent import parse_percent
+
+    base = config.invocation_params.dir
+    compare_text, _ = _option_or_ini(config, "accel_compare")
+    slower_text, slower_what = _option_or_ini(config, "accel_fail_slower")
+    budget_text, budget_what = _option_or_ini(config, "accel_gate_budget")
+    noise_text, noise_what = _option_or_ini(config, "accel_gate_noise")
+    any_hardware = config.getoption("accel_compare_any_hardware")
+    if any_hardware is None:
+        any_hardware = _parse_bool(
+            _ini_text(config, "accel_compare_any_hardware"), "ini accel_compare_any_hardware"
+        )
+    reports = config.getoption("accel_report") or list(config.getini("accel_report"))
+    report_paths = tuple(Path(base, text) for text in reports)
+    if report_paths:
+        from pytest_accel.reports import ReportError, check_report_path
+
+        for path in report_paths:
+            try:
+                check_report_path(path)
+            except ReportError as exc:
+                raise AccelConfigError(str(exc)) from None
+    step_text = _ini_text(config, "accel_step_summary")
+    return {
+        "compare_path": Path(base, compare_text) if compare_text else None,
+        "fail_slower": parse_percent(slower_text, slower_what) if slower_text else None,
+        "gate_budget_s": parse_positive_float(budget_text, budget_what) if budget_text else None,
+        "gate_noise": _parse_noise(noise_text, noise_what) if noise_text else DEFAULT_GATE_NOISE,
+        "compare_any_hardware": bool(any_hardware),
+        "report_paths": report_paths,
+        "step_summary": _parse_bool(step_text, "ini accel_step_summary") if step_text else True,
+    }
+
+
+def _parse_noise(text: str, what: str) -> float:
+    """Noise may be 0% (a perfectly quiet machine), unlike a threshold."""
+    from pytest_accel.percent import parse_percent
+
+    if text.strip().rstrip("%").strip() in ("0", "0.0"):
+        return 0.0
+    return parse_percent(text, what)

@@ -33,8 +33,20 @@ def pytest_configure(config: pytest.Config) -> None:
             return  # `pytest --help` must work even with a bad setting; the run itself reports it
         raise pytest.UsageError(str(exc)) from None
     state = SessionState(settings, DeviceRegistry(settings.spec))
+    if settings.compare_path is not None and not getattr(config.option, "help", False):
+        state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(SummaryCollector(state), COLLECTOR_NAME)
+
+
+def _load_baseline(path: Any) -> Any:
+    from pytest_accel.gate.baseline import Baseline
+    from pytest_accel.results_file import ResultsFileError
+
+    try:
+        return Baseline.load(path)
+    except ResultsFileError as exc:
+        raise pytest.UsageError(f"--accel-compare: {exc}") from None
 
 
 def _state(config: pytest.Config) -> SessionState:
@@ -138,7 +150,7 @@ def accel_device(request: pytest.FixtureRequest) -> Any:
             f"{request.node.nodeid} requests accel_device but has no accel parametrization"
         )
     state = _state(request.config)
-    device = make_item_device(request.node, param, state.settings)
+    device = make_item_device(request.node, param, state)
     request.node.stash[DEVICE_KEY] = device
     request.node.stash[RECORD_KEY] = device.record
     return device
@@ -187,6 +199,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def _stopped_early(session: pytest.Session, exitstatus: int) -> bool:
+    return bool(session.shouldstop) or exitstatus in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
+    )
+
+
 class SummaryCollector:
     """Per-session plugin object: gathers the records that reports carry and prints the summary.
 
@@ -211,20 +231,34 @@ class SummaryCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.absent_on_workers:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        if hasattr(session.config, "workerinput") or self.state.settings.save_path is None:
+        if hasattr(session.config, "workerinput"):
             return
-        from pytest_accel.saving import save_run
+        self.notes: list[str] = []
+        if self.state.settings.save_path is not None:
+            from pytest_accel.saving import save_run
 
-        self.save_note, saved = save_run(self.state, session, exitstatus)
-        if not saved and session.exitstatus == pytest.ExitCode.OK and self.state.records:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # CI must not pass without its file
+            note, saved = save_run(self.state, session, exitstatus)
+            self.notes.append(note)
+            if not saved:
+                self._fail_if_ok(session)  # CI must not pass without its file
+        if self.state.records and not _stopped_early(session, exitstatus):
+            from pytest_accel.outputs import finish_outputs
+
+            self.gate, notes, ok = finish_outputs(self.state)
+            self.notes.extend(notes)
+            if not ok or (self.gate is not None and self.gate.failed):
+                self._fail_if_ok(session)
+
+    def _fail_if_ok(self, session: pytest.Session) -> None:
+        if session.exitstatus == pytest.ExitCode.OK and self.state.records:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
         if self.absent_on_workers:
             terminalreporter.write_line("ERROR: " + absent_devices_message(self.absent_on_workers), red=True)
-        note = getattr(self, "save_note", None)
+        notes = getattr(self, "notes", [])
         if not self.state.records or hasattr(config, "workerinput"):
-            if note:
+            for note in notes:
                 terminalreporter.write_line(note)
             return
         from pytest_accel.report import render_summary
@@ -234,7 +268,15 @@ class SummaryCollector:
         terminalreporter.section("accel")
         lines = self.state.registry.header_lines()
         terminalreporter.write_line(render_summary(records, lines))
-        if note:
+        gate = getattr(self, "gate", None)
+        if gate is not None:
+            from pytest_accel.gate.terminal import render_gate_section
+
+            terminalreporter.section("accel gate")
+            text = render_gate_section(gate)
+            for line in text.splitlines():
+                terminalreporter.write_line(line, red=gate.failed and line.startswith("accel gate"))
+        for note in notes:
             terminalreporter.write_line(note)
 
 

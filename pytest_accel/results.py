@@ -39,6 +39,7 @@ class ItemRecord:
     checks: list[CheckResult] = field(default_factory=list)
     benches: list[BenchResult] = field(default_factory=list)
     outcome: str = "unknown"
+    fail_slower: float | None = None  # the marker's gate threshold (fraction), if it set one
 
     def worst_headroom(self) -> float | None:
         values = [c.headroom for c in self.checks if c.headroom is not None]

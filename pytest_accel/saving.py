@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -10,6 +10,20 @@ from pytest_accel.results_file import build_document, save_atomically
 
 if TYPE_CHECKING:
     from pytest_accel.session_state import SessionState
+
+
+def current_document(state: SessionState) -> dict[str, Any]:
+    """This run's results as a results document: what is saved, compared and reported."""
+    settings = state.settings
+    options = {
+        "accel": settings.spec.text,
+        "bench": settings.bench_enabled,
+        "bench_budget_s": settings.bench_budget_s,
+        "oracle": settings.oracle,
+        "compare": str(settings.compare_path) if settings.compare_path else None,
+        "fail_slower": settings.fail_slower,
+    }
+    return build_document(state.records, options)
 
 
 def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> tuple[str, bool]:
@@ -26,15 +40,8 @@ def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> t
         return note, True
     if not state.records:
         return f"accel: results NOT saved to {path}: no accel test ran", True
-    settings = state.settings
-    options = {
-        "accel": settings.spec.text,
-        "bench": settings.bench_enabled,
-        "bench_budget_s": settings.bench_budget_s,
-        "oracle": settings.oracle,
-    }
     try:
-        save_atomically(path, build_document(state.records, options))
+        save_atomically(path, current_document(state))
     except OSError as exc:
         return f"accel: results NOT saved to {path}: {exc}", False
     return f"accel: results of {len(state.records)} items saved to {path}", True

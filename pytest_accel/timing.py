@@ -13,9 +13,12 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_accel.frameworks.base import BatchTimer
+
+if TYPE_CHECKING:
+    from pytest_accel.gate.sampling import GateTarget
 
 MIN_SAMPLES = 10
 MAX_SAMPLES = 2000
@@ -37,6 +40,8 @@ class BenchResult:
     first_call_s: float
     warmup_calls: int
     stop_reason: str
+    budget_s: float | None = None
+    gate_extended_s: float = 0.0  # seconds sampled past the budget because the gate was undecided
 
     @property
     def median(self) -> float:
@@ -57,7 +62,7 @@ class BenchResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchResult:
-        fields = {k: data[k] for k in cls.__dataclass_fields__}
+        fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**fields)
 
 
@@ -103,6 +108,7 @@ def measure(
     name: str,
     budget_s: float,
     target_rel: float = 0.01,
+    gate: GateTarget | None = None,
 ) -> tuple[Any, BenchResult]:
     """Time ``fn(*args, **kwargs)``; return its first result and the measurement."""
     outputs: list[Any] = []
@@ -141,6 +147,9 @@ def measure(
             if spent >= budget_s and len(samples) >= 3:
                 stop_reason = "budget"
                 break
+        extended = 0.0
+        if gate is not None and gate.undecided(samples):
+            stop_reason, extended = _sample_for_gate(call, timer, batch, samples, gate)
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -152,8 +161,26 @@ def measure(
         first_call_s=first_call,
         warmup_calls=len(warmup_times),
         stop_reason=stop_reason,
+        budget_s=budget_s,
+        gate_extended_s=extended,
     )
     return outputs[0], result
+
+
+def _sample_for_gate(
+    call: Callable[[], Any], timer: BatchTimer, batch: int, samples: list[float], gate: GateTarget
+) -> tuple[str, float]:
+    """Keep sampling while the verdict against the baseline is undecided and more samples can help."""
+    started = time.perf_counter()
+    while len(samples) < MAX_SAMPLES:
+        for _ in range(max(1, len(samples) // 10)):  # judge every ~10% more samples
+            samples.append(timer.time_batch(call, batch) / batch)
+        spent = time.perf_counter() - started
+        if not gate.undecided(samples):
+            return "gate-decided", spent
+        if spent >= gate.extra_budget_s:
+            return "gate-budget", spent
+    return "max-samples", time.perf_counter() - started
 
 
 def _warm_up(call: Callable[[], Any], timer: BatchTimer, budget_s: float) -> list[float]:

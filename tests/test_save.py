@@ -34,8 +34,10 @@ def test_saved_file_has_samples_statistics_and_fingerprint(pytester: pytest.Pyte
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["accel: results of 2 items saved to *results.json"])
     document = _strict_load(pytester.path / "results.json")
-    assert document["format"] == "pytest-accel-results" and document["version"] == 1
-    machine = document["machine"]
+    assert document["format"] == "pytest-accel-results" and document["version"] == 2
+    (machine_id,) = document["machines"]
+    assert all(result["machine"] == machine_id for result in document["results"])
+    machine = document["machines"][machine_id]
     assert machine["cpu"] and machine["python"] and machine["cpu_count"] >= 1
     assert set(machine["frameworks"]["numpy"]["devices"]) == {"cpu"}
     assert document["options"]["accel"] == "cpu"
@@ -150,5 +152,5 @@ def test_loading_a_bad_file_says_what_is_wrong(tmp_path: Path, content: str, mes
     path.write_text(content)
     with pytest.raises(ResultsFileError, match=message):
         load_results(path)
-    with pytest.raises(ResultsFileError, match="no such results file"):
+    with pytest.raises(ResultsFileError, match="no such file"):
         load_results(tmp_path / "absent.json")

@@ -1,0 +1,148 @@
+"""Argument parsing and dispatch of ``python -m pytest_accel``: every usage error is exit code 4 and one
+clear line, never a traceback or argparse's own exit code 2 (which pytest uses for 'interrupted')."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pytest_accel.cli import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+
+PROG = "python -m pytest_accel"
+
+
+class _ArgumentError(Exception):
+    """argparse found bad arguments; carries the parser so that its usage line can be shown."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on bad arguments; this project's usage errors are exit code 4."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(self, message)
+
+
+def _percent_help(what: str) -> str:
+    return f"{what}, as a percentage: 10%% or 10"
+
+
+def _add_merge(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "merge",
+        help="combine results files (e.g. from parallel CI jobs or several machines) into one",
+        description="Combine results files saved with --accel-save into one. The same test in two files "
+        "must have identical results; different results for one test are a conflict (exit 4).",
+    )
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="RESULTS.json", help="files to combine")
+    parser.add_argument("-o", "--output", required=True, type=Path, metavar="ALL.json", help="file to write")
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "compare",
+        help="compare a saved run against a saved baseline (exit 1 when a benchmark got slower)",
+        description="Judge every benchmark of NEW against BASE. Exit 1 when one is significantly slower "
+        "than --fail-slower; without --fail-slower the comparison only reports.",
+    )
+    parser.add_argument("baseline", type=Path, metavar="BASE.json", help="the baseline's results")
+    parser.add_argument("new", type=Path, metavar="NEW.json", help="the results to judge")
+    _add_gate_options(parser)
+    parser.add_argument(
+        "--noise", metavar="PCT", help=_percent_help("run-to-run noise of a benchmark between two runs")
+    )
+    parser.add_argument(
+        "--any-hardware", action="store_true", help="compare benchmarks even when their hardware differs"
+    )
+
+
+def _add_duet(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "duet",
+        help="time the working tree against a git ref, in alternating rounds on this machine",
+        usage=f"{PROG} duet BASE_REF [--rounds N] [--fail-slower PCT] [--report PATH] [-- PYTEST_ARGS...]",
+        description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
+        "worktree) in alternating rounds (base-new, new-base, ...) and pair the rounds: a machine's slow "
+        "phase hits both sides alike. Arguments after -- go to pytest.",
+    )
+    parser.add_argument("base_ref", metavar="BASE_REF", help="the git commit, branch or tag to compare with")
+    parser.add_argument("--rounds", type=int, default=10, metavar="N", help="rounds, at least 2 (default 10)")
+    _add_gate_options(parser)
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-slower",
+        metavar="PCT",
+        help=_percent_help("fail when a benchmark is significantly slower by more than this"),
+    )
+    parser.add_argument(
+        "--report",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="also write the verdicts to PATH (.md or .json, by its suffix); repeatable",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="pytest-accel's performance gate outside a pytest run.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_merge(commands)
+    _add_compare(commands)
+    _add_duet(commands)
+    return parser
+
+
+def _split_pytest_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """duet's arguments after the first ``--`` belong to pytest, whatever they look like."""
+    if argv[:1] == ["duet"] and "--" in argv:
+        cut = argv.index("--")
+        return argv[:cut], argv[cut + 1 :]
+    return argv, []
+
+
+def _runner(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
+    if command == "merge":
+        from pytest_accel.cli.merge import run_merge
+
+        return lambda args, _: run_merge(args)
+    if command == "compare":
+        from pytest_accel.cli.compare_cmd import run_compare
+
+        return lambda args, _: run_compare(args)
+    from pytest_accel.cli.duet import run_duet
+
+    return run_duet
+
+
+def _argument_error(error: _ArgumentError, argv: list[str]) -> int:
+    hint = ""
+    if argv[:1] == ["duet"] and "unrecognized arguments" in str(error):
+        hint = " (pytest's own arguments go after --, e.g. duet main -- -q tests)"
+    error.parser.print_usage(sys.stderr)
+    print(f"error: {error}{hint}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code: 0 ok, 1 gate failure or failing tests, 4 bad input."""
+    own, pytest_args = _split_pytest_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        args = build_parser().parse_args(own)
+        return _runner(args.command)(args, pytest_args)
+    except _ArgumentError as exc:
+        return _argument_error(exc, own)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

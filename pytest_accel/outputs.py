@@ -1,0 +1,52 @@
+"""What a finished run produces besides its saved file: the gate's verdicts and the reports."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pytest_accel.saving import current_document
+from pytest_accel.session_state import SessionState
+
+
+def gate_config(state: SessionState) -> Any:
+    from pytest_accel.gate.comparison import GateConfig
+
+    settings = state.settings
+    return GateConfig(
+        fail_slower=settings.fail_slower,
+        run_noise=settings.gate_noise,
+        any_hardware=settings.compare_any_hardware,
+    )
+
+
+def finish_outputs(state: SessionState) -> tuple[Any, list[str], bool]:
+    """Compare with the baseline (compare mode), write reports, append the step summary.
+
+    Returns the gate report (or None), lines for the terminal, and whether every report was written.
+    """
+    settings = state.settings
+    document = current_document(state)
+    gate = None
+    if state.baseline is not None:
+        from pytest_accel.gate.comparison import compare_documents
+
+        gate = compare_documents(
+            state.baseline.document, document, gate_config(state), str(state.baseline.path)
+        )
+    notes: list[str] = []
+    ok = True
+    if settings.report_paths:
+        from pytest_accel.reports import write_reports
+
+        written, ok = write_reports(
+            list(settings.report_paths), gate, document["results"], document["machines"]
+        )
+        notes.extend(written)
+    if settings.step_summary and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from pytest_accel.reports import append_step_summary, render_markdown
+
+        note = append_step_summary(render_markdown(gate, document["results"], document["machines"]))
+        if note:
+            notes.append(note)
+    return gate, notes, ok

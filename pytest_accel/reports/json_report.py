@@ -1,0 +1,73 @@
+"""The run as a machine-readable report: the gate's verdicts and one compact row per result.
+
+Smaller than the results file (no samples), for dashboards and bots; builtin types only, and never
+NaN or Inf, which strict JSON readers reject.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from pytest_accel.gate.comparison import GateReport
+
+FORMAT_NAME = "pytest-accel-report"
+FORMAT_VERSION = 1
+
+
+def finite_or_none(value: Any) -> Any:
+    """A copy with builtin containers only, where every non-finite float became None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
+def _worst_headroom(result: dict[str, Any]) -> float | None:
+    values = [
+        float(c["headroom"])
+        for c in result.get("checks") or []
+        if isinstance(c, dict)
+        and isinstance(c.get("headroom"), (int, float))
+        and not isinstance(c.get("headroom"), bool)
+    ]
+    return max(values) if values else None
+
+
+def _compact_bench(bench: dict[str, Any]) -> dict[str, Any]:
+    samples = bench.get("samples")
+    return {
+        "name": bench.get("name"),
+        "median_s": bench.get("median_s"),
+        "iqr_s": bench.get("iqr_s"),
+        "samples_count": len(samples) if isinstance(samples, list) else 0,
+        "stop_reason": bench.get("stop_reason"),
+    }
+
+
+def compact_result(result: dict[str, Any]) -> dict[str, Any]:
+    """What a reader of the report needs of one result; the samples stay in the results file."""
+    row = {
+        name: result.get(name)
+        for name in ("nodeid", "test", "framework", "device", "hardware", "dtype", "outcome")
+    }
+    row["worst_headroom"] = _worst_headroom(result)
+    row["benches"] = [_compact_bench(b) for b in result.get("benches") or [] if isinstance(b, dict)]
+    return row
+
+
+def build_json_report(
+    gate: GateReport | None, results: list[dict[str, Any]], machines: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """The report document; ``gate`` None for a run without a baseline."""
+    document = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "gate": gate.to_dict() if gate is not None else None,
+        "machines": machines,
+        "results": [compact_result(r) for r in results],
+    }
+    return finite_or_none(document)
