@@ -37,6 +37,10 @@ def pytest_configure(config: pytest.Config) -> None:
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(SummaryCollector(state), COLLECTOR_NAME)
+    from pytest_accel import duet_worker
+
+    if duet_worker.wanted() and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(duet_worker.DuetWorker(state), "accel-duet-worker")
 
 
 def _load_baseline(path: Any) -> Any:

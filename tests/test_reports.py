@@ -384,3 +384,21 @@ def test_long_test_ids_are_shortened_in_the_middle() -> None:
     base = assemble_document({"m": {}}, {}, [result(long_id, STEADY)], "m")
     section = render_gate_section(compare_documents(base, base, CONFIG, "b"))
     assert short in section and long_id not in section
+
+
+def test_gating_regressions_come_first() -> None:
+    """By ratio the 3x slowdown leads, but only the 2x one gates (its marker), so it is listed first."""
+    marked = dict(result("t.py::test_marked", STEADY), fail_slower=0.05)
+    base = assemble_document({"m": {}}, {}, [result("t.py::test_free", STEADY), marked], "m")
+    new_marked = dict(result("t.py::test_marked", [2 * s for s in STEADY]), fail_slower=0.05)
+    new = assemble_document(
+        {"m": {}}, {}, [result("t.py::test_free", [3 * s for s in STEADY]), new_marked], "m"
+    )
+    gate = compare_documents(base, new, GateConfig(run_noise=0.01), "b")
+    assert [v.test for v in gate.verdicts] == ["t.py::test_free", "t.py::test_marked"]
+    text = render_markdown(gate, new["results"], new["machines"])
+    assert text.splitlines()[0] == "## pytest-accel: ❌ slower than baseline"
+    assert text.index("test_marked") < text.index("test_free")
+    assert "some tests set their own: 5%" in text
+    lines = render_gate_section(gate).splitlines()
+    assert "SLOWER (gate)" in lines[3] and "slower" in lines[2] and "(gate)" not in lines[2]

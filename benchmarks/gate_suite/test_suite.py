@@ -10,8 +10,8 @@ def test_sort_small(accel_device):
     accel_device.bench(suite_lib.sort_small, accel_device.randn(2000))
 
 
-def test_matmul_128(accel_device):
-    accel_device.bench(suite_lib.matmul_128, accel_device.randn(128, 128))
+def test_cumsum_64k(accel_device):
+    accel_device.bench(suite_lib.cumsum_64k, accel_device.randn(65536))
 
 
 def test_fft_64k(accel_device):

@@ -92,10 +92,10 @@ def resolve_ref(root: Path, ref: str) -> tuple[str, str]:
 def base_worktree(root: Path, sha: str, folder: Path) -> Iterator[Path]:
     """A detached checkout of ``sha`` for the duet's lifetime; removed whatever happens, Ctrl-C included."""
     path = folder / "base"
-    done = _git(["worktree", "add", "--detach", str(path), sha], root)
-    if done.returncode != 0:
-        raise UsageError(f"could not check out {sha} in a temporary worktree: {done.stderr.strip()}")
     try:
+        done = _git(["worktree", "add", "--detach", str(path), sha], root)
+        if done.returncode != 0:
+            raise UsageError(f"could not check out {sha} in a temporary worktree: {done.stderr.strip()}")
         yield path
     finally:
         _remove_worktree(root, path)
@@ -116,9 +116,25 @@ def round_order(number: int) -> tuple[str, str]:
     return ("base", "new") if number % 2 == 0 else ("new", "base")
 
 
+def _log_lines(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
+
+
+def _quoted(lines: list[str]) -> str:
+    return "\n".join(f"  | {line}" for line in lines)
+
+
 def _tail(log: Path, lines: int) -> str:
-    text = log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
-    return "\n".join(f"  | {line}" for line in text[-lines:])
+    return _quoted(_log_lines(log)[-lines:])
+
+
+def _failure_excerpt(log: Path) -> str:
+    """pytest's short test summary (which tests failed and why) when there is one, else the output's end."""
+    lines = _log_lines(log)
+    starts = [i for i, line in enumerate(lines) if "short test summary info" in line]
+    if not starts:
+        return _quoted(lines[-FAILURE_TAIL_LINES:])
+    return _quoted(lines[starts[-1] : starts[-1] + TAIL_LINES])
 
 
 def run_once(side: Side, pytest_args: list[str], results: Path, log: Path) -> tuple[int, float]:
@@ -154,7 +170,11 @@ def play_round(
         side = sides[name]
         results, log = folder / f"{name}-{number}.json", folder / f"{name}-{number}.log"
         print(f"round {number + 1}/{rounds}: {name} ...", end="", flush=True)
-        code, seconds = run_once(side, pytest_args, results, log)
+        try:
+            code, seconds = run_once(side, pytest_args, results, log)
+        except KeyboardInterrupt:
+            print(" interrupted", flush=True)
+            raise
         print(f" {seconds:.1f} s" + (", tests FAILED" if code == 1 else ""), flush=True)
         if code not in (0, 1):
             raise _stopped(side, number, code, log)
@@ -177,9 +197,9 @@ def _failed_tests_message(sides: dict[str, Side], tally: Tally, rounds: int) -> 
             numbers = ", ".join(str(number + 1) for number, _ in runs)
             lines.append(
                 f"duet: TESTS FAILED on the {name} side ({sides[name].title}) in {len(runs)} of {rounds} "
-                f"rounds (round {numbers}); the end of the first failing run's output:"
+                f"rounds (round {numbers}); in the first of them:"
             )
-            lines.append(_tail(runs[0][1], FAILURE_TAIL_LINES))
+            lines.append(_failure_excerpt(runs[0][1]))
     return lines
 
 

@@ -124,11 +124,13 @@ def _runner(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
 
 
 def _argument_error(error: _ArgumentError, argv: list[str]) -> int:
-    hint = ""
+    """argparse's usage line and message, exit 4; pytest options given to duet without -- get a hint."""
     if argv[:1] == ["duet"] and "unrecognized arguments" in str(error):
-        hint = " (pytest's own arguments go after --, e.g. duet main -- -q tests)"
+        hint = f"; pytest's own arguments go after --, as in: {PROG} duet main -- -q tests"
+        print(f"error: {error}{hint}", file=sys.stderr)
+        return EXIT_USAGE
     error.parser.print_usage(sys.stderr)
-    print(f"error: {error}{hint}", file=sys.stderr)
+    print(f"error: {error}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -144,5 +146,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted (Ctrl-C); nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -101,7 +101,7 @@ def _threshold_text(gate: GateReport) -> str:
     own = sorted({v.threshold for v in gate.verdicts if v.threshold != gate.config.threshold})
     text = f"{percent(gate.config.threshold)} slower"
     if gate.config.fail_slower is None:
-        text += " (reported, not gating: no --accel-fail-slower)"
+        text += " (reported, not gating: no fail-slower threshold was given)"
     if own:
         text += f"; some tests set their own: {', '.join(percent(t) for t in own)}"
     return text
