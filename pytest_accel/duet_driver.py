@@ -156,6 +156,11 @@ def stop(side: Side) -> int | None:
         return side.process.wait()
 
 
+def pair_order(round_number: int, index: int) -> tuple[str, str]:
+    """ABBA: which side goes first for the index-th common item of a round; alternates in both."""
+    return ("base", "new") if (round_number + index) % 2 == 0 else ("new", "base")
+
+
 def play(
     base: Side, new: Side, rounds: int, progress: Callable[[str], None] = print
 ) -> tuple[list[str], list[str]]:
@@ -169,9 +174,9 @@ def play(
     started = time.perf_counter()
     for round_number in range(rounds):
         for index, nodeid in enumerate(common):
-            pair = (base, new) if (round_number + index) % 2 == 0 else (new, base)
-            for side in pair:
-                run_item(side, nodeid, round_number)
+            sides = {"base": base, "new": new}
+            for name in pair_order(round_number, index):
+                run_item(sides[name], nodeid, round_number)
         for side, nodeid in only:
             run_item(side, nodeid, round_number)
         progress(f"duet: round {round_number + 1}/{rounds} done ({time.perf_counter() - started:.1f} s)")

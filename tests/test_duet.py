@@ -101,8 +101,8 @@ def test_unchanged_code_passes_and_leaves_no_worktree(repo: Path, tmp_path: Path
     gate = json.loads(report.read_text())["gate"]
     assert gate["mode"] == "duet" and gate["rounds"] == 4 and gate["failed"] is False
     assert gate["baseline"].startswith("HEAD (")
-    order = [line.split(":")[1].split()[0] for line in done.stdout.splitlines() if line.startswith("round ")]
-    assert order == ["base", "new", "new", "base", "base", "new", "new", "base"]
+    rounds_done = [line for line in done.stdout.splitlines() if line.startswith("duet: round ")]
+    assert [line.split()[2] for line in rounds_done] == ["1/4", "2/4", "3/4", "4/4"]
     assert len(worktrees(repo)) == 1
     assert git(repo, "status", "--porcelain") == ""
 
@@ -163,5 +163,14 @@ def test_failing_tests_exit_1_apart_from_the_verdict(repo: Path, tmp_path: Path)
 def test_a_run_that_collects_nothing_stops_the_duet(repo: Path) -> None:
     done = duet(repo, "HEAD", "--rounds", "2", "--", "-q", "-k", "no_such_test")
     assert done.returncode == 4
-    assert "exit code 5" in done.stderr and "deselected" in done.stderr
+    assert "collected no tests" in done.stderr and "after '--'" in done.stderr
     assert len(worktrees(repo)) == 1
+
+
+def test_the_order_alternates_item_by_item_and_round_by_round() -> None:
+    from pytest_accel.duet_driver import pair_order
+
+    assert [pair_order(0, i) for i in range(3)] == [("base", "new"), ("new", "base"), ("base", "new")]
+    assert [pair_order(1, i) for i in range(3)] == [("new", "base"), ("base", "new"), ("new", "base")]
+    firsts = [pair_order(r, i)[0] for r in range(4) for i in range(3)]
+    assert firsts.count("base") == firsts.count("new")

@@ -12,15 +12,13 @@ import contextlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_accel.cli import UsageError, load_input, percent_option
+from pytest_accel.cli import UsageError, percent_option
 from pytest_accel.cli.compare_cmd import check_report_paths, exit_code, publish
 
 MIN_ROUNDS = 2
@@ -111,96 +109,72 @@ def _remove_worktree(root: Path, path: Path) -> None:
 # -- rounds ---------------------------------------------------------------------------------------------
 
 
-def round_order(number: int) -> tuple[str, str]:
-    """Order-balanced: even rounds run base first, odd rounds new first, so neither side always goes first."""
-    return ("base", "new") if number % 2 == 0 else ("new", "base")
-
-
-def _log_lines(log: Path) -> list[str]:
-    return log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
-
-
 def _quoted(lines: list[str]) -> str:
     return "\n".join(f"  | {line}" for line in lines)
 
 
-def _tail(log: Path, lines: int) -> str:
-    return _quoted(_log_lines(log)[-lines:])
-
-
 def _failure_excerpt(log: Path) -> str:
     """pytest's short test summary (which tests failed and why) when there is one, else the output's end."""
-    lines = _log_lines(log)
+    lines = log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
     starts = [i for i, line in enumerate(lines) if "short test summary info" in line]
     if not starts:
         return _quoted(lines[-FAILURE_TAIL_LINES:])
     return _quoted(lines[starts[-1] : starts[-1] + TAIL_LINES])
 
 
-def run_once(side: Side, pytest_args: list[str], results: Path, log: Path) -> tuple[int, float]:
-    """One pytest run of one side, its output into ``log``; returns its exit code and its duration."""
-    command = [sys.executable, "-m", "pytest", *pytest_args, "-p", "no:cacheprovider"]
-    command.append(f"--accel-save={results}")
-    started = time.perf_counter()
-    with log.open("w", encoding="utf-8") as stream:
-        done = subprocess.run(
-            command,
-            cwd=side.cwd,
-            env=side.environment(),
-            stdout=stream,
-            stderr=subprocess.STDOUT,
-            check=False,
-        )
-    return done.returncode, time.perf_counter() - started
+def play_lockstep(
+    sides: dict[str, Side], rounds: int, pytest_args: list[str], folder: Path
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Both sides as long-lived pytest workers, alternated item by item; returns each side's round
+    documents and the lines that report failing tests (empty when every test passed)."""
+    from pytest_accel import duet_driver as driver
 
-
-def _stopped(side: Side, number: int, code: int, log: Path) -> UsageError:
-    meaning = STOPPING_CODES.get(code, "an unexpected exit")
-    return UsageError(
-        f"the {side.name} run ({side.title}) of round {number + 1} stopped with exit code {code} "
-        f"({meaning}); the duet cannot go on. The end of its output:\n{_tail(log, TAIL_LINES)}"
-    )
-
-
-def play_round(
-    sides: dict[str, Side], number: int, rounds: int, pytest_args: list[str], folder: Path, tally: Tally
-) -> None:
-    """Both sides once, in this round's order; tests failing is noted, a run that stopped ends the duet."""
-    for name in round_order(number):
-        side = sides[name]
-        results, log = folder / f"{name}-{number}.json", folder / f"{name}-{number}.log"
-        print(f"round {number + 1}/{rounds}: {name} ...", end="", flush=True)
-        try:
-            code, seconds = run_once(side, pytest_args, results, log)
-        except KeyboardInterrupt:
-            print(" interrupted", flush=True)
-            raise
-        print(f" {seconds:.1f} s" + (", tests FAILED" if code == 1 else ""), flush=True)
+    workers = {
+        name: driver.Side(name, side.root, side.cwd, folder / f"{name}-rounds", folder / f"{name}.log")
+        for name, side in sides.items()
+    }
+    codes: dict[str, int | None] = {}
+    try:
+        for worker in workers.values():
+            driver.start(worker, pytest_args)
+        for worker in workers.values():
+            driver.wait_ready(worker)
+        for name, worker in workers.items():
+            if not worker.nodeids:
+                output = _quoted(driver.tail(worker.log).splitlines())
+                raise UsageError(
+                    f"pytest on the {name} side ({sides[name].title}) collected no tests: check the pytest "
+                    f"arguments after '--'. The end of its output:\n{output}"
+                )
+        if not set(workers["base"].nodeids) & set(workers["new"].nodeids):
+            raise UsageError("the two sides have no test in common: nothing to pair")
+        driver.play(workers["base"], workers["new"], rounds, progress=lambda line: print(line, flush=True))
+    except driver.DuetError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        for name, worker in workers.items():
+            codes[name] = driver.stop(worker)
+    for name, code in codes.items():
         if code not in (0, 1):
-            raise _stopped(side, number, code, log)
-        if code == 1:
-            tally.failed_runs[name].append((number, log))
-        if not results.is_file():
+            meaning = STOPPING_CODES.get(code or 0, "an unexpected exit")
             raise UsageError(
-                f"the {name} run ({side.title}) of round {number + 1} saved no results: did any accel test "
-                f"run? The end of its output:\n{_tail(log, TAIL_LINES)}"
+                f"pytest on the {name} side ({sides[name].title}) exited with {code} ({meaning}). "
+                f"The end of its output:\n{_quoted(driver.tail(workers[name].log, TAIL_LINES).splitlines())}"
             )
-        tally.documents[name].append(load_input(results, role=f"{name} results of round {number + 1}"))
-
-
-def _failed_tests_message(sides: dict[str, Side], tally: Tally, rounds: int) -> list[str]:
-    """Failing tests are reported apart from the timing verdict: a fast wrong result is no improvement."""
-    lines = []
+    failures = []
     for name in ("new", "base"):
-        runs = tally.failed_runs[name]
-        if runs:
-            numbers = ", ".join(str(number + 1) for number, _ in runs)
-            lines.append(
-                f"duet: TESTS FAILED on the {name} side ({sides[name].title}) in {len(runs)} of {rounds} "
-                f"rounds (round {numbers}); in the first of them:"
+        failed = sorted(workers[name].failed_items)
+        if failed:
+            failures.append(
+                f"duet: TESTS FAILED on the {name} side ({sides[name].title}): {', '.join(failed[:5])}"
+                + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
             )
-            lines.append(_failure_excerpt(runs[0][1]))
-    return lines
+            failures.append(_failure_excerpt(workers[name].log))
+    try:
+        documents = [driver.round_documents(workers[name], rounds) for name in ("base", "new")]
+    except Exception as exc:  # a results file the worker should have written is missing or damaged
+        raise UsageError(f"the duet's round results could not be read: {exc}") from None
+    return documents[0], documents[1], failures
 
 
 # -- the command ----------------------------------------------------------------------------------------
@@ -232,20 +206,19 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
     here = Path.cwd().resolve()
     root = repository_root(here)
     sha, short = resolve_ref(root, args.base_ref)
-    tally = Tally()
     with tempfile.TemporaryDirectory(prefix="pytest-accel-duet-") as scratch:
         folder = Path(scratch)
         with base_worktree(root, sha, folder) as worktree:
             sides = _sides(args.base_ref, short, root, worktree, here.relative_to(root))
             print(
-                f"duet: base = {sides['base'].title}, new = working tree; {rounds} rounds, order alternating"
+                f"duet: base = {sides['base'].title}, new = working tree; {rounds} rounds, the two sides "
+                "alternating test by test (ABBA)",
+                flush=True,
             )
-            for number in range(rounds):
-                play_round(sides, number, rounds, pytest_args, folder, tally)
-        failure_lines = _failed_tests_message(sides, tally, rounds)
+            base_documents, new_documents, failure_lines = play_lockstep(sides, rounds, pytest_args, folder)
     label = f"{args.base_ref} ({short})"
-    gate = compare_rounds(tally.documents["base"], tally.documents["new"], GateConfig(fail_slower), label)
-    last = tally.documents["new"][-1]
+    gate = compare_rounds(base_documents, new_documents, GateConfig(fail_slower), label)
+    last = new_documents[-1]
     written = publish(gate, args.report, last["results"], last["machines"])
     for line in failure_lines:
         print(line)

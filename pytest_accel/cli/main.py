@@ -146,5 +146,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("interrupted (Ctrl-C); nothing was written", file=sys.stderr)
+        print("interrupted (Ctrl-C)", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -12,6 +12,7 @@ run-to-run noise term. A run compares many benchmarks, so each one-sided test ru
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from dataclasses import dataclass
@@ -68,11 +69,12 @@ def paired_level_difference(base_logs: list[float], new_logs: list[float]) -> Le
 
 
 def difference(base: Level, new: Level, run_noise: float = 0.0) -> Level:
-    """new - base, with the run-to-run noise (a log-scale standard deviation) added as known variance.
+    """new - base, with each run's run-to-run noise (a log-scale standard deviation) as known variance.
 
-    Degrees of freedom by Welch and Satterthwaite; the known term has infinitely many.
+    Both runs carry that noise, so it enters twice. Degrees of freedom by Welch and Satterthwaite; the
+    known term has infinitely many.
     """
-    variance = base.variance + new.variance + run_noise**2
+    variance = base.variance + new.variance + 2 * run_noise**2
     estimated = [(v, d) for v, d in ((base.variance, base.dof), (new.variance, new.dof)) if v > 0]
     denominator = sum(v * v / d for v, d in estimated if math.isfinite(v))
     if not math.isfinite(variance):
@@ -129,13 +131,23 @@ def t_cdf(t: float, dof: float) -> float:
 
 
 def t_quantile(p: float, dof: float) -> float:
-    """The p-quantile of Student's t with ``dof`` degrees of freedom (bisection on the CDF)."""
+    """The p-quantile of Student's t with ``dof`` degrees of freedom (bisection on the CDF).
+
+    Degrees of freedom are rounded to 0.01 and the results cached: a run judges many benchmarks.
+    """
+    if math.isinf(dof) or dof > 1e7:
+        return _t_quantile(p, math.inf)
+    return _t_quantile(p, round(dof, 2))
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(p: float, dof: float) -> float:
     if not 0 < p < 1:
         raise ValueError(f"probability {p} outside (0, 1)")
     if math.isinf(dof) or dof > 1e7:
         return statistics.NormalDist().inv_cdf(p)
     if p < 0.5:
-        return -t_quantile(1 - p, dof)
+        return -_t_quantile(1 - p, dof)
     low, high = 0.0, 1.0
     while t_cdf(high, dof) < p:
         high *= 2
