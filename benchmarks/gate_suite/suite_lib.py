@@ -2,15 +2,16 @@
 
 All four are single-threaded: a multithreaded BLAS call on a 2-core machine that something else
 loads degrades to scheduler time slices (a 128x128 matmul went from 0.25 ms to 64 ms), which measures
-the machine, not the code. Each repeats one numpy operation ``REPS[name]`` times, so that a slowdown of exactly 25% (5 instead of
-4) or 10% (11 instead of 10) is made by changing one number: ``bench_gate.py`` rewrites this table.
+the machine, not the code. Each repeats one numpy operation ``REPS[name]`` times (20 by default), so
+that a slowdown of exactly 25% (25 instead of 20) or 10% (22) is made by changing one number:
+``bench_gate.py`` rewrites this table.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-REPS = {"sort_small": 4, "cumsum_64k": 4, "fft_64k": 4, "sort_large": 4}
+REPS = {"sort_small": 20, "cumsum_16k": 20, "fft_16k": 20, "sort_large": 20}
 
 
 def sort_small(x: np.ndarray) -> np.ndarray:
@@ -19,14 +20,14 @@ def sort_small(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def cumsum_64k(x: np.ndarray) -> np.ndarray:
-    for _ in range(REPS["cumsum_64k"]):
+def cumsum_16k(x: np.ndarray) -> np.ndarray:
+    for _ in range(REPS["cumsum_16k"]):
         out = np.cumsum(x)
     return out
 
 
-def fft_64k(x: np.ndarray) -> np.ndarray:
-    for _ in range(REPS["fft_64k"]):
+def fft_16k(x: np.ndarray) -> np.ndarray:
+    for _ in range(REPS["fft_16k"]):
         out = np.fft.rfft(x)
     return out
 

@@ -59,13 +59,26 @@ def level_of(samples: list[float]) -> Level:
     return Level(mean, statistics.variance(medians) / blocks, float(blocks - 1))
 
 
+TRIM = 0.2  # share of paired rounds trimmed from each end (Yuen's trimmed mean)
+
+
 def paired_level_difference(base_logs: list[float], new_logs: list[float]) -> Level:
-    """Rounds measured side by side (duet): the mean of new-minus-base log levels, round by round."""
-    differences = [new - base for base, new in zip(base_logs, new_logs, strict=True)]
-    if len(differences) < 2:
+    """Rounds measured side by side (duet): new-minus-base log levels, round by round, summarised by
+    Yuen's 20% trimmed mean. A burst that hits one side in one round makes one wild difference; the
+    trimmed mean and its winsorized variance are not carried away by it, as a plain mean and sd are.
+    """
+    differences = sorted(new - base for base, new in zip(base_logs, new_logs, strict=True))
+    count = len(differences)
+    if count < 2:
         return Level(differences[0] if differences else math.nan, math.inf, 1.0)
-    mean = statistics.fmean(differences)
-    return Level(mean, statistics.variance(differences) / len(differences), float(len(differences) - 1))
+    trimmed = int(TRIM * count)
+    if count - 2 * trimmed < 2:
+        trimmed = 0
+    kept = differences[trimmed : count - trimmed]
+    winsorized = [min(max(d, kept[0]), kept[-1]) for d in differences]
+    share_kept = len(kept) / count
+    variance = statistics.variance(winsorized) / (share_kept * share_kept * count)
+    return Level(statistics.fmean(kept), variance, float(len(kept) - 1))
 
 
 def difference(base: Level, new: Level, run_noise: float = 0.0) -> Level:
