@@ -308,9 +308,6 @@ def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str,
 
 
 def _parse_noise(text: str, what: str) -> float:
-    """Noise may be 0% (a perfectly quiet machine), unlike a threshold."""
-    from pytest_accel.percent import parse_percent
+    from pytest_accel.percent import parse_noise
 
-    if text.strip().rstrip("%").strip() in ("0", "0.0"):
-        return 0.0
-    return parse_percent(text, what)
+    return parse_noise(text, what)

@@ -23,3 +23,10 @@ def parse_percent(value: Any, what: str) -> float:
     if not (math.isfinite(number) and 0 < number <= MAX_PERCENT):
         raise AccelConfigError(f"{what}={value!r} must be a percentage above 0 and at most {MAX_PERCENT:g}%")
     return number / 100.0
+
+
+def parse_noise(value: Any, what: str) -> float:
+    """Like parse_percent, but 0 is allowed: a perfectly quiet machine has no run-to-run noise."""
+    if str(value).strip().rstrip("%").strip() in ("0", "0.0", "0.00"):
+        return 0.0
+    return parse_percent(value, what)

@@ -7,16 +7,10 @@ import math
 from tabulate import tabulate
 
 from pytest_accel.results import ItemRecord
+from pytest_accel.units import format_seconds
 
 # A median whose ~95% interval is wider than this (relative) when the budget ran out is flagged.
 NOISY = 0.05
-
-
-def format_seconds(seconds: float) -> str:
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= factor:
-            return f"{seconds / factor:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
 
 
 def parity_cell(record: ItemRecord) -> str:

@@ -44,8 +44,13 @@ stage() {  # stage SECONDS COMMAND...: run with a time limit, remember a failure
 }
 echo "== GPU tests =="
 stage 150 python3 -m pytest -v -rs -p no:cacheprovider tests/test_gpu.py
-echo "== examples on every device present =="
-stage 150 python3 -m pytest --accel=all examples -q -rs -p no:cacheprovider
+echo "== examples on every device present (saved as a baseline) =="
+gate_dir="$(mktemp -d)"
+stage 150 python3 -m pytest --accel=all examples -q -rs -p no:cacheprovider --accel-save="$gate_dir/base.json"
+echo "== the gate on the GPU: the examples again, compared with that baseline =="
+stage 120 python3 -m pytest --accel=all examples -q -p no:cacheprovider --accel-compare="$gate_dir/base.json" \
+  --accel-gate-noise=5% --accel-report="$gate_dir/gate.md" --accel-report="$gate_dir/gate.json"
+[ -f "$gate_dir/gate.md" ] && head -n 40 "$gate_dir/gate.md"
 echo "== GPU benchmarks (timing against torch.utils.benchmark) =="
 stage 60 python3 benchmarks/bench_gpu_timing.py
 stage 90 python3 benchmarks/bench_compare_cost.py

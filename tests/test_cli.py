@@ -249,8 +249,13 @@ def test_compare_bad_new_file_exits_4(tmp_path: Path, baseline: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("option", ["--fail-slower", "--noise"])
-@pytest.mark.parametrize("value", ["-5", "0", "abc", "10%%"])
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        *[("--fail-slower", v) for v in ("-5", "0", "abc", "10%%")],
+        *[("--noise", v) for v in ("-5", "abc", "10%%")],  # a noise of 0 is a quiet machine
+    ],
+)
 def test_compare_bad_percent_exits_4_naming_the_value(
     tmp_path: Path, baseline: Path, option: str, value: str
 ) -> None:
@@ -293,3 +298,9 @@ def test_help_exits_0() -> None:
     done = cli("--help")
     assert done.returncode == 0
     assert "merge" in done.stdout and "compare" in done.stdout and "duet" in done.stdout
+
+
+def test_compare_accepts_zero_noise(baseline: Path) -> None:
+    done = cli("compare", baseline, baseline, "--noise=0")
+    assert done.returncode == 0, done.stderr
+    assert "run-to-run noise 0%" in done.stdout

@@ -136,3 +136,13 @@ def test_a_duet_of_100_unchanged_benchmarks_rarely_fails_by_chance() -> None:
     runs = 60
     failures = sum(_duet_fails(rng, 100, rounds=6) for _ in range(runs))
     assert failures <= 6, f"{failures} of {runs} unchanged duets failed (target: about 1 in 20)"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.001, "1 ms"), (0.00099999, "1 ms"), (2.5e-5, "25 us"), (3.14159, "3.14 s"), (1.5e-9, "1.5 ns")],
+)
+def test_durations_read_as_people_write_them(seconds: float, text: str) -> None:
+    from pytest_accel.units import format_seconds
+
+    assert format_seconds(seconds) == text

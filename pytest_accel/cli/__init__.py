@@ -19,15 +19,15 @@ class UsageError(Exception):
     """Bad arguments or input: printed as ``error: <message>`` and exit code 4, never a traceback."""
 
 
-def percent_option(value: str | None, option: str) -> float | None:
+def percent_option(value: str | None, option: str, zero_allowed: bool = False) -> float | None:
     """'10%' or '10' -> 0.10 (None stays None); anything else is a usage error naming the option and value."""
     if value is None:
         return None
     from pytest_accel.errors import AccelConfigError
-    from pytest_accel.percent import parse_percent
+    from pytest_accel.percent import parse_noise, parse_percent
 
     try:
-        return parse_percent(value, option)
+        return (parse_noise if zero_allowed else parse_percent)(value, option)
     except AccelConfigError as exc:
         raise UsageError(str(exc)) from None
 

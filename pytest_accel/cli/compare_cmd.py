@@ -58,7 +58,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     check_report_paths(args.report)
     fail_slower = percent_option(args.fail_slower, "--fail-slower")
-    noise = percent_option(args.noise, "--noise")
+    noise = percent_option(args.noise, "--noise", zero_allowed=True)
     baseline = load_input(args.baseline, role="baseline")
     current = load_input(args.new, role="new results")
     config = GateConfig(

@@ -109,7 +109,7 @@ class GateReport:
                 f"their threshold: {names}"
             )
         if not self.gating:
-            return f"report only, nothing gates (no --accel-fail-slower): {counts or 'no benchmarks'}"
+            return f"no fail-slower threshold was given, nothing gates: {counts or 'no benchmarks'}"
         return f"no benchmark significantly slower than its threshold ({counts or 'no benchmarks'})"
 
     def to_dict(self) -> dict[str, Any]:

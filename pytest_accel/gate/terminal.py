@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import BenchVerdict, GateReport
-from pytest_accel.report import format_seconds
+from pytest_accel.units import format_seconds
 
 MAX_TEST_ID = 60
 

@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import BenchVerdict, GateReport
-from pytest_accel.report import format_seconds
+from pytest_accel.units import format_seconds
 
 FOLD_ROWS = 30  # result tables longer than this are folded inside <details>
 
