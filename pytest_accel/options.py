@@ -240,6 +240,7 @@ def read_settings(config: pytest.Config) -> Settings:
             "overwrites its baseline; save to another file"
         )
     gate = _read_gate_settings(config, budget)
+    _check_report_paths_clash(gate, save_path)
     return Settings(
         **gate,
         spec=spec,
@@ -269,6 +270,25 @@ def gate_paths_clash(config: pytest.Config, save_path: Path) -> bool:
         return False
     compare_path = Path(config.invocation_params.dir, compare_text)
     return compare_path.resolve() == save_path.resolve()
+
+
+def _check_report_paths_clash(gate: dict[str, object], save_path: Path | None) -> None:
+    """Reports are written last: one over the baseline or over the saved results would replace it."""
+    compare_path = gate["compare_path"]
+    report_paths = gate["report_paths"]
+    assert isinstance(report_paths, tuple)
+    for path in report_paths:
+        target = path.resolve()
+        if isinstance(compare_path, Path) and target == compare_path.resolve():
+            raise AccelConfigError(
+                f"--accel-report={path} names the baseline given to --accel-compare: a compare run never "
+                "overwrites its baseline; write the report to another file"
+            )
+        if save_path is not None and target == save_path.resolve():
+            raise AccelConfigError(
+                f"--accel-report={path} names the results file of --accel-save: the report would replace "
+                "the saved results; write the report to another file"
+            )
 
 
 def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str, object]:

@@ -27,6 +27,10 @@ def parse_percent(value: Any, what: str) -> float:
 
 def parse_noise(value: Any, what: str) -> float:
     """Like parse_percent, but 0 is allowed: a perfectly quiet machine has no run-to-run noise."""
-    if str(value).strip().rstrip("%").strip() in ("0", "0.0", "0.00"):
-        return 0.0
+    text = str(value).strip().removesuffix("%").strip()
+    try:
+        if float(text) == 0 and not isinstance(value, bool):
+            return 0.0
+    except ValueError:
+        pass  # parse_percent says what is wrong
     return parse_percent(value, what)

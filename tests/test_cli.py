@@ -304,3 +304,10 @@ def test_compare_accepts_zero_noise(baseline: Path) -> None:
     done = cli("compare", baseline, baseline, "--noise=0")
     assert done.returncode == 0, done.stderr
     assert "run-to-run noise 0%" in done.stdout
+
+
+def test_compare_never_writes_a_report_over_its_inputs(baseline: Path) -> None:
+    before = baseline.read_bytes()
+    done = cli("compare", baseline, baseline, "--report", baseline.with_suffix(".json"))
+    assert done.returncode == 4 and "names an input file" in done.stderr
+    assert baseline.read_bytes() == before

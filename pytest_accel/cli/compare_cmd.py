@@ -57,6 +57,10 @@ def run_compare(args: argparse.Namespace) -> int:
     from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE, GateConfig, compare_documents
 
     check_report_paths(args.report)
+    for report in args.report:
+        for source in (args.baseline, args.new):
+            if report.resolve() == source.resolve():
+                raise UsageError(f"--report {report} names an input file; write the report to another file")
     fail_slower = percent_option(args.fail_slower, "--fail-slower")
     noise = percent_option(args.noise, "--noise", zero_allowed=True)
     baseline = load_input(args.baseline, role="baseline")
