@@ -86,8 +86,23 @@ def pb_medians(path: Path) -> dict[str, float]:
     return {b["name"].removeprefix("test_pb_"): b["stats"]["median"] for b in data["benchmarks"]}
 
 
+LOG: list[Path] = []
+
+
 def judge_gate(report: Path, slowed: str | None, tally: Tally) -> None:
     gate = json.loads(report.read_text())["gate"]
+    if LOG:
+        entry = {
+            "mode": gate["mode"],
+            "slowed": slowed,
+            "failed": gate["failed"],
+            "verdicts": [
+                {k: v[k] for k in ("bench", "verdict", "ratio", "low", "high", "detectable_slowdown")}
+                for v in gate["verdicts"]
+            ],
+        }
+        with LOG[0].open("a") as stream:
+            stream.write(json.dumps(entry) + "\n")
     tally.runs += 1
     slower = [v for v in gate["verdicts"] if v["verdict"] == "slower"]
     if gate["failed"]:
@@ -190,11 +205,14 @@ def main() -> int:
     )
     parser.add_argument("--pairs", type=int, default=20, help="separate-run pairs per scenario")
     parser.add_argument("--duets", type=int, default=20, help="duets per scenario (10%%: half as many)")
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--budget", default="0.15", help="bench budget per call in seconds")
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--budget", default="0.1", help="bench budget per call in seconds")
+    parser.add_argument("--log", type=Path, default=None, help="append one JSON line per run here")
     parser.add_argument("--quick", action="store_true", help="2 of each, for a smoke run")
     args = parser.parse_args()
     pairs, duets = (2, 2) if args.quick else (args.pairs, args.duets)
+    if args.log:
+        LOG.append(args.log)
     os.environ.pop("GITHUB_STEP_SUMMARY", None)
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as scratch:
         repo = make_repo(Path(scratch))

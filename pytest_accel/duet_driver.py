@@ -110,7 +110,11 @@ def wait_ready(side: Side) -> None:
     try:
         message = _receive(side)
     except DuetError:
-        code = side.process.wait(timeout=60) if side.process else None
+        try:
+            code = side.process.wait(timeout=60) if side.process else None
+        except subprocess.TimeoutExpired:
+            side.process.kill()
+            code = side.process.wait()
         raise DuetError(
             f"pytest on the {side.name} side exited with {code} before running tests:\n{tail(side.log)}"
         ) from None
@@ -128,32 +132,47 @@ def _pause(side: Side, paused: bool) -> None:
             os.kill(side.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
 
 
-def run_item(side: Side, nodeid: str, round_number: int) -> None:
+def run_item(side: Side, nodeid: str, round_number: int, upcoming: str | None = None) -> None:
+    """Run one item on one side; ``upcoming`` is the item this side runs next (its fixtures stay up)."""
     _pause(side, False)
-    try:
-        _send(side, {"op": "run", "nodeid": nodeid, "round": round_number})
-        answer = _receive(side)
-    finally:
-        _pause(side, True)
+    _send(side, {"op": "run", "nodeid": nodeid, "round": round_number, "next": upcoming})
+    answer = _receive(side)
+    _pause(side, True)  # not on the way out of an exception: the side is then stopped for good
     if answer.get("failed"):
         side.failed_items.add(nodeid)
 
 
 def stop(side: Side) -> int | None:
+    """Ask the side to save its rounds and exit; a side that does not, or an interruption, kills it."""
     _pause(side, False)
-    if side.commands is not None:
-        try:
-            _send(side, {"op": "quit"})
-            side.commands.close()
-        except (DuetError, OSError):
-            pass
     if side.process is None:
         return None
     try:
+        if side.commands is not None:
+            with contextlib.suppress(DuetError, OSError):
+                _send(side, {"op": "quit"})
+                side.commands.close()
         return side.process.wait(timeout=600)
-    except subprocess.TimeoutExpired:
+    except BaseException:
         side.process.kill()
-        return side.process.wait()
+        side.process.wait()
+        raise
+
+
+def stop_all(sides: list[Side]) -> dict[str, int | None]:
+    """Every side continued first (none may stay SIGSTOPped), then each stopped; killed if need be."""
+    for side in sides:
+        _pause(side, False)
+    codes: dict[str, int | None] = {}
+    try:
+        for side in sides:
+            codes[side.name] = stop(side)
+    finally:
+        for side in sides:
+            if side.process is not None and side.process.poll() is None:
+                side.process.kill()
+                side.process.wait()
+    return codes
 
 
 def pair_order(round_number: int, index: int) -> tuple[str, str]:
@@ -172,13 +191,19 @@ def play(
     only = [(base, n) for n in base.nodeids if n not in set(new.nodeids)]
     only += [(new, n) for n in new.nodeids if n not in set(base.nodeids)]
     started = time.perf_counter()
+    schedule: list[tuple[Side, str, int]] = []
+    sides = {"base": base, "new": new}
     for round_number in range(rounds):
         for index, nodeid in enumerate(common):
-            sides = {"base": base, "new": new}
-            for name in pair_order(round_number, index):
-                run_item(sides[name], nodeid, round_number)
-        for side, nodeid in only:
-            run_item(side, nodeid, round_number)
+            schedule.extend((sides[name], nodeid, round_number) for name in pair_order(round_number, index))
+        schedule.extend((side, nodeid, round_number) for side, nodeid in only)
+    for position, (side, nodeid, round_number) in enumerate(schedule):
+        upcoming = next((n for s, n, _ in schedule[position + 1 :] if s is side), None)
+        # The same item again next: tear it down fully in between (pytest sets an item up once).
+        run_item(side, nodeid, round_number, upcoming if upcoming != nodeid else None)
+        last_of_round = position + 1 == len(schedule) or schedule[position + 1][2] != round_number
+        if not last_of_round:
+            continue
         progress(f"duet: round {round_number + 1}/{rounds} done ({time.perf_counter() - started:.1f} s)")
     return common, [n for _, n in only]
 

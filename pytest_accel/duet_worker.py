@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.session_state import SessionState
+from pytest_accel.session_state import DEVICE_KEY, RECORD_KEY, SessionState
 
 ENV_FDS = "PYTEST_ACCEL_DUET_FDS"  # "command_fd,answer_fd"
 ENV_OUT = "PYTEST_ACCEL_DUET_OUT"  # folder for round-N.json files
@@ -32,10 +32,14 @@ class DuetWorker:
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
-        command_fd, answer_fd = (int(part) for part in os.environ[ENV_FDS].split(","))
+        state.duet_worker = True  # the driver writes the reports; this side writes only its rounds
+        # Taken out of the environment at once: a pytest session started by a test (pytester, a
+        # subprocess) must not take the pipes for its own.
+        fds, out = os.environ.pop(ENV_FDS), os.environ.pop(ENV_OUT)
+        command_fd, answer_fd = (int(part) for part in fds.split(","))
         self.commands = os.fdopen(command_fd, "r", encoding="utf-8")
         self.answers = os.fdopen(answer_fd, "w", encoding="utf-8")
-        self.out = Path(os.environ[ENV_OUT])
+        self.out = Path(out)
 
     def _send(self, message: dict[str, Any]) -> None:
         self.answers.write(json.dumps(message) + "\n")
@@ -56,13 +60,17 @@ class DuetWorker:
             item = items[command["nodeid"]]
             before = len(self.state.records)
             failed_before = session.testsfailed
-            item.config.hook.pytest_runtest_protocol(item=item, nextitem=None)
+            for key in (DEVICE_KEY, RECORD_KEY):  # nothing of the previous round may be reported again
+                if key in item.stash:
+                    del item.stash[key]
+            upcoming = items.get(command.get("next") or "")
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=upcoming)
             for record in self.state.records[before:]:
                 record[ROUND_KEY] = command["round"]
             rounds.add(command["round"])
             self._send({"op": "done", "failed": session.testsfailed > failed_before})
-            if session.shouldfail or session.shouldstop:
-                break
+            # -x or --maxfail: the driver decides when to stop; every round must be played to be paired
+            session.shouldfail = session.shouldstop = False
         self._save_rounds(sorted(rounds))
         return True
 

@@ -235,7 +235,7 @@ class SummaryCollector:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.absent_on_workers:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        if hasattr(session.config, "workerinput"):
+        if hasattr(session.config, "workerinput") or self.state.duet_worker:
             return
         self.notes: list[str] = []
         if self.state.settings.save_path is not None:

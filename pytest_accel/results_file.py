@@ -216,6 +216,20 @@ def _check_machines(document: dict[str, Any], where: str) -> None:
     machines = document.get("machines")
     if not isinstance(machines, dict) or not all(isinstance(m, dict) for m in machines.values()):
         raise ResultsFileError(f"{where}: its 'machines' entry is missing or not an object of objects")
+    for ident, fingerprint in machines.items():
+        frameworks = fingerprint.get("frameworks", {})
+        nested = [frameworks, fingerprint.get("cuda", {})]
+        if isinstance(frameworks, dict):
+            nested += [entry for entry in frameworks.values()]
+            nested += [entry.get("devices", {}) for entry in frameworks.values() if isinstance(entry, dict)]
+        if not all(isinstance(part, dict) for part in nested):
+            raise ResultsFileError(f"{where}: machine {ident!r} is not a pytest-accel machine fingerprint")
+
+
+def _is_seconds(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return 0 < value < 1e300  # an int too large for a float is no duration either
 
 
 _TEXT_FIELDS = ("nodeid", "test", "framework", "device", "dtype")
@@ -228,7 +242,9 @@ def _check_result(result: Any, where: str, machines: dict[str, Any]) -> None:
     for name in _TEXT_FIELDS:
         if not isinstance(result.get(name), str):
             raise ResultsFileError(f"{where} has no text field {name!r}")
-    if result.get("machine") not in machines:
+    if not isinstance(result.get("hardware", ""), str):
+        raise ResultsFileError(f"{where}: 'hardware' is not text")
+    if not isinstance(result.get("machine"), str) or result["machine"] not in machines:
         raise ResultsFileError(f"{where} names machine {result.get('machine')!r}, which the file lacks")
     benches = result.get("benches", [])
     if not isinstance(benches, list):
@@ -237,14 +253,13 @@ def _check_result(result: Any, where: str, machines: dict[str, Any]) -> None:
         if not isinstance(bench, dict) or not isinstance(bench.get("name"), str):
             raise ResultsFileError(f"{where}.benches[{number}] has no name")
         samples = bench.get("samples")
-        if not isinstance(samples, list) or not all(
-            isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) and s > 0
-            for s in samples
-        ):
+        if not isinstance(samples, list) or not all(_is_seconds(s) for s in samples):
             raise ResultsFileError(
                 f"{where}.benches[{number}] ({bench['name']!r}): 'samples' must be a list of positive "
                 "finite seconds"
             )
     checks = result.get("checks", [])
-    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
-        raise ResultsFileError(f"{where}: 'checks' is not a list of objects")
+    if not isinstance(checks, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("name"), str) for c in checks
+    ):
+        raise ResultsFileError(f"{where}: 'checks' is not a list of objects with a text 'name'")

@@ -27,6 +27,7 @@ WARMUP_MAX_CALLS = 20
 # comes in bursts, and samples from one burst agree with each other but not with the next burst.
 MIN_SPAN_OF_BUDGET = 0.4
 BLOCKS = 5
+CLOCK_TICK_S = 1e-9
 
 
 @dataclass
@@ -133,7 +134,7 @@ def measure(
     sampling_started = time.perf_counter()
     try:
         while len(samples) < MAX_SAMPLES:
-            samples.append(timer.time_batch(call, batch) / batch)
+            samples.append(_per_call(timer.time_batch(call, batch), batch))
             now = time.perf_counter()
             spent = now - started
             long_enough = now - sampling_started >= MIN_SPAN_OF_BUDGET * budget_s
@@ -167,6 +168,11 @@ def measure(
     return outputs[0], result
 
 
+def _per_call(elapsed: float, batch: int) -> float:
+    """A batch the clock could not resolve counts as one tick, never as zero (a zero time is no time)."""
+    return max(elapsed, CLOCK_TICK_S) / batch
+
+
 def _sample_for_gate(
     call: Callable[[], Any], timer: BatchTimer, batch: int, samples: list[float], gate: GateTarget
 ) -> tuple[str, float]:
@@ -174,7 +180,7 @@ def _sample_for_gate(
     started = time.perf_counter()
     while len(samples) < MAX_SAMPLES:
         for _ in range(max(1, len(samples) // 10)):  # judge every ~10% more samples
-            samples.append(timer.time_batch(call, batch) / batch)
+            samples.append(_per_call(timer.time_batch(call, batch), batch))
         spent = time.perf_counter() - started
         if not gate.undecided(samples):
             return "gate-decided", spent

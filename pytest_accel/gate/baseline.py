@@ -6,7 +6,7 @@ the same benchmark of a baseline and of a new run meet whatever else changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ class BenchRun:
     machine: str
     samples: list[float]
     fail_slower: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
@@ -44,7 +43,6 @@ def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
                 machine=str(result.get("machine", "")),
                 samples=[float(s) for s in bench.get("samples", [])],
                 fail_slower=result.get("fail_slower"),
-                extra={"concurrent": bench.get("concurrent")},
             )
     return runs
 

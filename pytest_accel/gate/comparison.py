@@ -28,7 +28,6 @@ class GateConfig:
     fail_slower: float | None = None
     run_noise: float = DEFAULT_RUN_NOISE
     any_hardware: bool = False
-    include_concurrent: bool = False
 
     @property
     def threshold(self) -> float:
@@ -156,8 +155,6 @@ def _comparable(base: BenchRun, new: BenchRun, config: GateConfig) -> str:
     """Why two measurements must not gate, or '' when they may."""
     if base.hardware != new.hardware and not config.any_hardware:
         return f"hardware differs: baseline {base.hardware}, now {new.hardware}"
-    if new.extra.get("concurrent") and not config.include_concurrent:
-        return "timed while other workers shared the device"
     return ""
 
 
@@ -290,7 +287,6 @@ def _pooled(key: BenchKey, rounds: list[dict[BenchKey, BenchRun]]) -> BenchRun |
         machine=first.machine,
         samples=[s for run in present for s in run.samples],
         fail_slower=first.fail_slower,
-        extra=first.extra,
     )
 
 

@@ -25,11 +25,16 @@ class GateTarget:
     extra_budget_s: float
 
     def undecided(self, samples: list[float]) -> bool:
-        """True while the verdict is inconclusive and more of this run's samples could decide it."""
+        """True while no reassuring verdict is reached and more of this run's samples could change that.
+
+        Sampling stops early on `unchanged` or `faster` only: stopping as soon as an interim look says
+        `slower` would test again and again at the full alpha and raise the false-alarm rate. A
+        benchmark that looks slower samples on to the gate budget, and the verdict is made once, after.
+        """
         base = stats.level_of(list(self.baseline_samples))
         new = stats.level_of(samples)
         change = stats.difference(base, new, self.run_noise)
-        if stats.judge(change, self.threshold, self.alpha).verdict != stats.INCONCLUSIVE:
+        if stats.judge(change, self.threshold, self.alpha).verdict in (stats.UNCHANGED, stats.FASTER):
             return False
         if not math.isfinite(new.variance):
             return True

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 FAMILY_ALPHA = 0.05  # chance that a run of unchanged code is called slower anywhere, at most
 MAX_BLOCKS = 10
 MIN_SAMPLES_PER_BLOCK = 3
+RESOLUTION = 1e-3  # smallest log-scale spread a block median is credited with
 
 SLOWER = "slower"
 FASTER = "faster"
@@ -56,7 +57,9 @@ def level_of(samples: list[float]) -> Level:
         math.log(statistics.median(values[round(i * size) : round((i + 1) * size)])) for i in range(blocks)
     ]
     mean = statistics.fmean(medians)
-    return Level(mean, statistics.variance(medians) / blocks, float(blocks - 1))
+    # Identical blocks (a coarse clock) do not mean an exact level: at least 0.1% per block.
+    variance = max(statistics.variance(medians), RESOLUTION**2)
+    return Level(mean, variance / blocks, float(blocks - 1))
 
 
 TRIM = 0.2  # share of paired rounds trimmed from each end (Yuen's trimmed mean)
