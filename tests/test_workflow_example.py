@@ -318,10 +318,10 @@ def test_duet_runs_on_the_cpu_runner_with_the_full_history(
     (checkout,) = steps_using(job, "actions/checkout")
     assert checkout["with"]["fetch-depth"] == 0
     duet, pytest_args = parse_cli(arguments, job_name)
-    assert duet.base_ref == "origin/WORD" and duet.rounds == 10
+    assert duet.base_ref == "origin/WORD" and duet.rounds == 20
     assert percent_option(duet.fail_slower, "--fail-slower") == pytest.approx(0.10)
     assert [str(path) for path in duet.report] == ["duet.md"]
-    assert pytest_args == ["--accel=cpu"]
+    assert pytest_args[0] == "--accel=cpu" and all(arg.startswith("--accel") for arg in pytest_args)
     raw = next(s["run"] for s in job["steps"] if "pytest_accel duet" in str(s.get("run")))
     assert "origin/${{ github.base_ref }}" in raw
 

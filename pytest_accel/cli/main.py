@@ -68,11 +68,18 @@ def _add_duet(commands: argparse._SubParsersAction) -> None:
         help="time the working tree against a git ref, in alternating rounds on this machine",
         usage=f"{PROG} duet BASE_REF [--rounds N] [--fail-slower PCT] [--report PATH] [-- PYTEST_ARGS...]",
         description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
-        "worktree) in alternating rounds (base-new, new-base, ...) and pair the rounds: a machine's slow "
-        "phase hits both sides alike. Arguments after -- go to pytest.",
+        "worktree) side by side, one pytest process per side, alternating test by test and round by "
+        "round (ABBA), and pair the rounds: a machine's slow phase hits both sides alike. Arguments "
+        "after -- go to pytest (a small --accel-bench-budget such as 0.1 keeps many rounds quick).",
     )
     parser.add_argument("base_ref", metavar="BASE_REF", help="the git commit, branch or tag to compare with")
-    parser.add_argument("--rounds", type=int, default=10, metavar="N", help="rounds, at least 2 (default 10)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=20,
+        metavar="N",
+        help="rounds, at least 2 (default 20: more rounds, sharper verdicts)",
+    )
     _add_gate_options(parser)
 
 
