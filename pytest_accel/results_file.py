@@ -6,13 +6,11 @@ interrupted or failed run never leaves a damaged or half-written file in place o
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
 import math
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -137,20 +135,9 @@ def assemble_document(
 
 def save_atomically(path: Path, document: dict[str, Any]) -> None:
     """Write JSON to a temporary file beside ``path`` and rename it over ``path`` in one step."""
-    text = json.dumps(document, indent=1, allow_nan=False, sort_keys=False)
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    from pytest_accel.atomic import write_text_atomically
+
+    write_text_atomically(path, json.dumps(document, indent=1, allow_nan=False, sort_keys=False) + "\n")
 
 
 def load_results(path: Path, role: str = "results file") -> dict[str, Any]:

@@ -7,14 +7,13 @@ A bad path is caught before the run by ``check_report_path``.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pytest_accel.atomic import write_text_atomically
 from pytest_accel.gate.comparison import GateReport
 from pytest_accel.reports.json_report import build_json_report
 from pytest_accel.reports.markdown import render_markdown
@@ -53,19 +52,8 @@ def check_report_path(path: Path, option: str = "--accel-report") -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """A temporary file beside ``path`` renamed over it: a reader never sees half a report."""
-    folder = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    """A reader never sees half a report."""
+    write_text_atomically(path, text)
 
 
 def write_reports(
