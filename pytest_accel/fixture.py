@@ -106,6 +106,11 @@ class AccelDevice:
         return self._native
 
     @property
+    def adapter(self) -> Adapter:
+        """The plugin's framework adapter (for the plugin's own use: faults, timing)."""
+        return self._adapter
+
+    @property
     def xp(self) -> Any:
         return self._adapter.namespace()
 

@@ -157,6 +157,11 @@ def accel_device(request: pytest.FixtureRequest) -> Any:
     device = make_item_device(request.node, param, state)
     request.node.stash[DEVICE_KEY] = device
     request.node.stash[RECORD_KEY] = device.record
+    broken = state.broken_devices.get((param.framework, param.device.name))
+    if broken is not None:
+        from pytest_accel.faults import unusable_message
+
+        pytest.fail(unusable_message(broken), pytrace=False)
     return device
 
 
@@ -197,10 +202,26 @@ def _outcome_of(report: pytest.TestReport) -> str:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     record = item.stash.get(RECORD_KEY, None)
+    if record is not None and call.excinfo is not None and report.failed and record.fault is None:
+        _note_device_fault(item, call.excinfo.value, report)
     if record is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
         record.outcome = _outcome_of(report)
         report.accel = record.to_dict()
     return report
+
+
+def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.TestReport) -> None:
+    """Out of memory or a device left unusable: a clear message, the memory released, the device marked."""
+    from pytest_accel.faults import UNUSABLE, inspect_failure
+
+    device = item.stash[DEVICE_KEY]
+    fault = inspect_failure(exc, device.adapter, device.native, device.framework, device.name, item.nodeid)
+    if fault is None:
+        return
+    device.record.fault = fault.to_dict()
+    report.sections.append(("accel device fault", fault.message))
+    if fault.kind == UNUSABLE:
+        _state(item.config).broken_devices[(fault.framework, fault.device)] = fault.to_dict()
 
 
 def _stopped_early(session: pytest.Session, exitstatus: int) -> bool:

@@ -110,6 +110,12 @@ def render_summary(records: list[ItemRecord], discovery_lines: list[str]) -> str
         "call with half the interquartile range ('noisy': the budget ran out before the median was "
         f"known to {100 * NOISY:.0f}%); speedup against the reference device"
     )
+    faults = [record.fault for record in records if record.fault]
+    if faults:
+        from pytest_accel.faults import fault_line
+
+        lines.append("device faults:")
+        lines.extend(f"  {fault_line(fault)}" for fault in faults)
     if with_oracle:
         lines.append(
             "error vs float64 oracle: worst |value - oracle| / (|oracle| + rms(oracle)) of the device, "

@@ -40,6 +40,7 @@ class ItemRecord:
     benches: list[BenchResult] = field(default_factory=list)
     outcome: str = "unknown"
     fail_slower: float | None = None  # the marker's gate threshold (fraction), if it set one
+    fault: dict[str, Any] | None = None  # a device fault of this item (faults.DeviceFault.to_dict())
 
     def worst_headroom(self) -> float | None:
         values = [c.headroom for c in self.checks if c.headroom is not None]

@@ -129,6 +129,7 @@ def assemble_document(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machines": machines,
         "options": options,
+        "device_events": [row["fault"] for row in rows if isinstance(row.get("fault"), dict)],
         "results": rows,
     }
 

@@ -22,6 +22,7 @@ class SessionState:
     records: list[Any] = field(default_factory=list)
     reference_cache: Any = None
     baseline: Any = None  # pytest_accel.gate.baseline.Baseline in compare mode, loaded at configure
+    broken_devices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # faults.py
     duet_worker: bool = False  # one side of a duet: no saved file, no reports of its own
 
 

@@ -99,3 +99,58 @@ def test_jax_parity_on_gpu(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_subprocess("--accel=cuda", "-v")
     result.assert_outcomes(passed=2)
+
+
+@needs_torch_cuda
+def test_real_cuda_out_of_memory_fails_one_test_and_the_next_runs(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import torch
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_a_too_big(accel_device):
+            if accel_device.kind == "cuda":  # the hidden reference pass on the CPU allocates nothing
+                total = torch.cuda.get_device_properties(accel_device.native).total_memory
+                torch.empty(int(total * 2), dtype=torch.uint8, device=accel_device.native)
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_b_next(accel_device):
+            accel_device.check(accel_device.randn(1024) * 2)
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cuda", "--accel-save=out.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["out of memory on torch cuda:0: OutOfMemoryError:*Tried to allocate*free of*"]
+    )
+
+
+@needs_torch_cuda
+def test_real_device_side_assert_breaks_cuda_but_not_the_cpu(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import torch
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_a_assert(accel_device):
+            if accel_device.kind == "cuda":  # an out-of-range index: a device-side assert on the GPU
+                values = torch.zeros(4, device=accel_device.native)
+                index = torch.tensor([10], device=accel_device.native)
+                values[index] = 1.0
+                torch.cuda.synchronize(accel_device.native)
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_b_cuda_after(accel_device):
+            accel_device.check(accel_device.randn(8))
+
+        @pytest.mark.accel(framework="torch", devices=["cpu"])
+        def test_c_cpu_after(accel_device):
+            accel_device.check(accel_device.randn(8))
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cpu,cuda", "--accel-save=out.json")
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(["*torch cuda:0 is unusable in this process since *test_a_assert*"])
+    assert "INTERNALERROR" not in result.stdout.str()

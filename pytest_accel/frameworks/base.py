@@ -37,6 +37,24 @@ class Adapter(Protocol):
     def dtype_name(self, value: Any) -> str: ...
     def sync(self, native: Any, value: Any = None) -> None: ...
     def timer(self, native: Any) -> BatchTimer: ...
+    def fault_kind(self, exc: BaseException) -> str | None: ...
+    def release_memory(self, native: Any) -> None: ...
+    def memory_note(self, native: Any) -> str: ...
+
+
+def host_fault_kind(exc: BaseException) -> str | None:
+    """The host ran out of memory (numpy's array allocation error is a MemoryError too)."""
+    return "out-of-memory" if isinstance(exc, MemoryError) else None
+
+
+def release_host_memory() -> None:
+    import gc
+
+    gc.collect()
+
+
+def gib(count: float) -> str:
+    return f"{count / 2**30:.2f} GiB"
 
 
 def cpu_model() -> str:

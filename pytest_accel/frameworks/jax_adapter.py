@@ -16,7 +16,10 @@ from pytest_accel.frameworks.base import (
     BatchTimer,
     DeviceInfo,
     Discovery,
+    gib,
     host_cpu_label,
+    host_fault_kind,
+    release_host_memory,
 )
 
 _PLATFORM_OF_KIND = {"cpu": "cpu", "cuda": "gpu", "tpu": "tpu"}
@@ -132,6 +135,27 @@ class JaxAdapter:
 
     def timer(self, native: Any) -> BatchTimer:
         return JaxWaitTimer(wait_for_all=native.platform == "cpu")
+
+    def fault_kind(self, exc: BaseException) -> str | None:
+        # JAX reports an allocation failure as JaxRuntimeError (XlaRuntimeError before) whose message
+        # starts with RESOURCE_EXHAUSTED; the device recovers once the arrays are freed.
+        runtime_error = getattr(jax.errors, "JaxRuntimeError", None)
+        is_runtime_error = (runtime_error is not None and isinstance(exc, runtime_error)) or type(
+            exc
+        ).__name__ in ("JaxRuntimeError", "XlaRuntimeError")
+        if is_runtime_error and "RESOURCE_EXHAUSTED" in str(exc):
+            return "out-of-memory"
+        return host_fault_kind(exc)
+
+    def release_memory(self, native: Any) -> None:
+        release_host_memory()
+
+    def memory_note(self, native: Any) -> str:
+        stats = getattr(native, "memory_stats", lambda: None)()
+        if not stats or "bytes_limit" not in stats:
+            return ""
+        free = stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+        return f"{gib(free)} free of {gib(stats['bytes_limit'])} after garbage collection"
 
 
 ADAPTER = JaxAdapter()

@@ -13,6 +13,8 @@ from pytest_accel.frameworks.base import (
     Discovery,
     HostClockTimer,
     host_cpu_label,
+    host_fault_kind,
+    release_host_memory,
 )
 
 
@@ -54,6 +56,15 @@ class NumpyAdapter:
 
     def timer(self, native: Any) -> BatchTimer:
         return HostClockTimer()
+
+    def fault_kind(self, exc: BaseException) -> str | None:
+        return host_fault_kind(exc)
+
+    def release_memory(self, native: Any) -> None:
+        release_host_memory()
+
+    def memory_note(self, native: Any) -> str:
+        return ""
 
 
 ADAPTER = NumpyAdapter()

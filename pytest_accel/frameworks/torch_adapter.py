@@ -16,7 +16,10 @@ from pytest_accel.frameworks.base import (
     Discovery,
     HostClockTimer,
     SyncingTimer,
+    gib,
     host_cpu_label,
+    host_fault_kind,
+    release_host_memory,
 )
 
 
@@ -142,6 +145,33 @@ class TorchAdapter:
         if native.type == "cpu":
             return HostClockTimer()
         return SyncingTimer(lambda: self.sync(native))
+
+    def fault_kind(self, exc: BaseException) -> str | None:
+        # torch.OutOfMemoryError: the allocation failed and the device works again once memory is
+        # released. torch.AcceleratorError (a device-side assert, an illegal address): every later CUDA
+        # call in the process fails. Older torch raised a plain RuntimeError for the latter.
+        if isinstance(exc, torch.OutOfMemoryError):
+            return "out-of-memory"
+        accelerator_error = getattr(torch, "AcceleratorError", None)
+        if accelerator_error is not None and isinstance(exc, accelerator_error):
+            return "device-unusable"
+        if isinstance(exc, RuntimeError) and "device-side assert" in str(exc):
+            return "device-unusable"
+        return host_fault_kind(exc)
+
+    def release_memory(self, native: Any) -> None:
+        release_host_memory()
+        if native.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def memory_note(self, native: Any) -> str:
+        if native.type != "cuda":
+            return ""
+        try:
+            free, total = torch.cuda.mem_get_info(native)
+        except RuntimeError:
+            return ""
+        return f"{gib(free)} free of {gib(total)} after releasing the cache"
 
 
 ADAPTER = TorchAdapter()
