@@ -169,6 +169,14 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
     parser.addini("accel_report", "report paths (.md or .json), like --accel-report", type="args", default=[])
 
 
+def _ini_words(config: pytest.Config, name: str) -> list[str]:
+    """An ini key of type 'args', split like a shell line; an unbalanced quote is the user's to fix."""
+    try:
+        return list(config.getini(name))
+    except ValueError as exc:
+        raise AccelConfigError(f"ini {name}: cannot split it into words ({exc}); check its quotes") from None
+
+
 def _ini_text(config: pytest.Config, name: str) -> str:
     value = config.getini(name)
     return str(value).strip() if value is not None else ""
@@ -204,8 +212,8 @@ def read_settings(config: pytest.Config) -> Settings:
         spec_text, source = _ini_text(config, "accel"), "ini accel"
     spec = parse_spec(spec_text or "cpu", source=source)
 
-    frameworks = validate_frameworks(config.getini("accel_framework"), "ini accel_framework")
-    dtypes = validate_dtypes(config.getini("accel_dtypes"), "ini accel_dtypes") or ("float32",)
+    frameworks = validate_frameworks(_ini_words(config, "accel_framework"), "ini accel_framework")
+    dtypes = validate_dtypes(_ini_words(config, "accel_dtypes"), "ini accel_dtypes") or ("float32",)
 
     seed_text = _ini_text(config, "accel_seed") or "0"
     try:
@@ -305,7 +313,7 @@ def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str,
         any_hardware = _parse_bool(
             _ini_text(config, "accel_compare_any_hardware"), "ini accel_compare_any_hardware"
         )
-    reports = config.getoption("accel_report") or list(config.getini("accel_report"))
+    reports = config.getoption("accel_report") or _ini_words(config, "accel_report")
     report_paths = tuple(Path(base, text) for text in reports)
     if report_paths:
         from pytest_accel.reports import ReportError, check_report_path
