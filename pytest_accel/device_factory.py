@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_accel.device_info import DeviceInfo
 from pytest_accel.fixture import (
     ROLE_DEVICE,
     ROLE_ORACLE_PASS,
@@ -60,10 +62,11 @@ def make_item_device(item: pytest.Item, param: AccelParam, state: SessionState) 
         reference_device=param.reference.name,
         fail_slower=param.options.fail_slower,
     )
+    info = _device_of_this_worker(state, param, record, getattr(item.config, "workerinput", None))
     budget = param.options.bench_budget_s or settings.bench_budget_s
     return AccelDevice(
         adapter=adapter,
-        info=param.device,
+        info=info,
         dtype_name=param.dtype,
         options=param.options,
         test_key=key,
@@ -73,6 +76,30 @@ def make_item_device(item: pytest.Item, param: AccelParam, state: SessionState) 
         tolerances=settings.tolerances,
         gate_lookup=gate_lookup(state, record, budget),
     )
+
+
+def _device_of_this_worker(
+    state: SessionState, param: AccelParam, record: ItemRecord, workerinput: dict[str, Any] | None
+) -> DeviceInfo:
+    """The device the item runs on: its own, or under --accel-pin-workers this worker's of that kind.
+
+    Also notes the worker and how many processes time benchmarks on that device at once.
+    """
+    if workerinput is None:
+        return param.device
+    workers = int(workerinput.get("workercount", 1))
+    record.worker = str(workerinput.get("workerid"))
+    record.concurrent_workers = workers
+    pinned = state.registry.state(param.framework).pinned.get(param.device.name)
+    if pinned is None:
+        return param.device
+    record.physical_device = pinned.name
+    record.hardware = pinned.hardware
+    if pinned.kind != "cpu":  # CPU "devices" (JAX's) share the same cores; GPUs do not
+        found = state.registry.state(param.framework).discovery
+        count = len(found.of_kind(pinned.kind)) if found is not None else 1
+        record.concurrent_workers = max(1, math.ceil(workers / max(1, count)))
+    return pinned
 
 
 def gate_lookup(state: SessionState, record: ItemRecord, budget_s: float) -> Callable[[str], Any] | None:

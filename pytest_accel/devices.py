@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pytest_accel.device_info import DeviceInfo, Discovery
 from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, load_adapter
@@ -22,6 +23,7 @@ class FrameworkState:
     discovery: Discovery | None
     unavailable: str | None
     selection: Selection | None
+    pinned: dict[str, DeviceInfo] = field(default_factory=dict)  # logical name -> this worker's device
 
 
 @dataclass
@@ -30,13 +32,36 @@ class DeviceRegistry:
 
     spec: DeviceSpec
     frameworks: dict[str, FrameworkState] = field(default_factory=dict)
+    handed: dict[str, Any] | None = None  # under xdist: the controller's discovery (probe.py)
+    pin: int | None = None  # --accel-pin-workers: this xdist worker's number
 
     def state(self, framework: str) -> FrameworkState:
         if framework not in self.frameworks:
-            self.frameworks[framework] = self._discover(framework)
+            found = self._discover(framework)
+            if self.pin is not None and found.selection is not None:
+                _pin(found, self.pin)
+            self.frameworks[framework] = found
         return self.frameworks[framework]
 
+    def pinned_lines(self) -> list[str]:
+        """Which device of each pinned kind this worker uses: 'jax cpu -> cpu:2'."""
+        return [
+            f"{framework} {logical} -> {device.name} ({device.hardware})"
+            for framework, state in self.frameworks.items()
+            for logical, device in state.pinned.items()
+        ]
+
     def _discover(self, framework: str) -> FrameworkState:
+        if self.handed is not None and framework in self.handed:
+            from pytest_accel.probe import discovery_from_data
+
+            data = self.handed[framework]
+            if "unavailable" in data:
+                return FrameworkState(
+                    None, f"{data['unavailable']}: pip install 'pytest-accel[{framework}]'", None
+                )
+            found = discovery_from_data(data)
+            return FrameworkState(found, None, select_devices(self.spec, found))
         try:
             adapter = load_adapter(framework)
         except FrameworkMissing as exc:
@@ -88,3 +113,21 @@ class DeviceRegistry:
             for kind, reason in found.missing.items():
                 lines.append(f"  {framework} {kind}: not available: {reason}")
         return lines
+
+
+def _pin(state: FrameworkState, worker: int) -> None:
+    """Worker i of n runs every item of a kind with several devices on device i mod n of that kind.
+
+    The items stay the same on every worker (xdist needs that): a kind's devices collapse into its first
+    one, which names the items, and each worker maps it to its own device.
+    """
+    assert state.selection is not None
+    kept: list[DeviceInfo] = []
+    for device in state.selection.devices:
+        same_kind = [d for d in state.selection.devices if d.kind == device.kind]
+        if len(same_kind) < 2:
+            kept.append(device)
+        elif device is same_kind[0]:
+            kept.append(device)
+            state.pinned[device.name] = same_kind[worker % len(same_kind)]
+    state.selection = Selection(kept, state.selection.absent)

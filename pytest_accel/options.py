@@ -38,6 +38,8 @@ class Settings:
     gate_budget_s: float | None = None  # None: GATE_BUDGET_FACTOR x the bench budget
     gate_noise: float = DEFAULT_GATE_NOISE
     compare_any_hardware: bool = False
+    gate_concurrent: bool = False
+    pin_workers: bool = False
     report_paths: tuple[Path, ...] = ()
     step_summary: bool = True
 
@@ -150,6 +152,21 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
         help="let benchmarks gate even when their device's hardware differs from the baseline's",
     )
     group.addoption(
+        "--accel-gate-concurrent",
+        dest="accel_gate_concurrent",
+        action="store_true",
+        default=None,
+        help="let timings taken while several xdist workers shared a device gate too",
+    )
+    group.addoption(
+        "--accel-pin-workers",
+        dest="accel_pin_workers",
+        action="store_true",
+        default=None,
+        help="with pytest-xdist: worker i runs on device i mod n of each kind that has several (one GPU "
+        "per worker); the items stay the same on every worker",
+    )
+    group.addoption(
         "--accel-report",
         dest="accel_report",
         action="append",
@@ -164,6 +181,8 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
         ("accel_gate_noise", "run-to-run noise of a benchmark, e.g. 20% (--accel-gate-noise)"),
         ("accel_compare_any_hardware", "true: compare benchmarks across different hardware"),
         ("accel_step_summary", "false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
+        ("accel_gate_concurrent", "true: timings taken while xdist workers shared a device may gate"),
+        ("accel_pin_workers", "true: pin each xdist worker to one device of each kind (--accel-pin-workers)"),
     ):
         parser.addini(name, text, default="")
     parser.addini("accel_report", "report paths (.md or .json), like --accel-report", type="args", default=[])
@@ -313,6 +332,12 @@ def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str,
         any_hardware = _parse_bool(
             _ini_text(config, "accel_compare_any_hardware"), "ini accel_compare_any_hardware"
         )
+    concurrent = config.getoption("accel_gate_concurrent")
+    if concurrent is None:
+        concurrent = _parse_bool(_ini_text(config, "accel_gate_concurrent"), "ini accel_gate_concurrent")
+    pin = config.getoption("accel_pin_workers")
+    if pin is None:
+        pin = _parse_bool(_ini_text(config, "accel_pin_workers"), "ini accel_pin_workers")
     reports = config.getoption("accel_report") or _ini_words(config, "accel_report")
     report_paths = tuple(Path(base, text) for text in reports)
     if report_paths:
@@ -330,6 +355,8 @@ def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str,
         "gate_budget_s": parse_positive_float(budget_text, budget_what) if budget_text else None,
         "gate_noise": _parse_noise(noise_text, noise_what) if noise_text else DEFAULT_GATE_NOISE,
         "compare_any_hardware": bool(any_hardware),
+        "gate_concurrent": bool(concurrent),
+        "pin_workers": bool(pin),
         "report_paths": report_paths,
         "step_summary": _parse_bool(step_text, "ini accel_step_summary") if step_text else True,
     }

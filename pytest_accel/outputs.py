@@ -17,6 +17,7 @@ def gate_config(state: SessionState) -> Any:
         fail_slower=settings.fail_slower,
         run_noise=settings.gate_noise,
         any_hardware=settings.compare_any_hardware,
+        include_concurrent=settings.gate_concurrent,
     )
 
 

@@ -33,6 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
             return  # `pytest --help` must work even with a bad setting; the run itself reports it
         raise pytest.UsageError(str(exc)) from None
     state = SessionState(settings, DeviceRegistry(settings.spec))
+    handed = getattr(config, "workerinput", {}).get("accel_devices")
+    if handed is not None:
+        state.registry.handed = handed  # an xdist worker: the controller decided the devices
+    if settings.pin_workers and hasattr(config, "workerinput"):
+        state.registry.pin = int(str(config.workerinput["workerid"]).removeprefix("gw") or 0)
     if settings.compare_path is not None and not getattr(config.option, "help", False):
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
@@ -241,6 +246,41 @@ class SummaryCollector:
     def __init__(self, state: SessionState) -> None:
         self.state = state
         self.absent_on_workers: list[str] = []
+        self.handed: dict[str, Any] | None = None
+        self.probe_problem = ""
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """xdist controller: probe the devices once (in a subprocess) and hand them to every worker."""
+        if self.handed is None:
+            from pytest_accel.probe import installed_frameworks, probe_in_subprocess
+
+            self.handed, self.probe_problem = probe_in_subprocess(installed_frameworks())
+            if self.handed is not None:
+                self.state.registry.handed = self.handed
+        if self.handed is not None:
+            node.workerinput["accel_devices"] = self.handed
+            if self.state.settings.pin_workers:
+                self._announce_pinning(node)
+
+    def _announce_pinning(self, node: Any) -> None:
+        """The header says which worker has which device; the saved file keeps it."""
+        worker = str(node.workerinput.get("workerid", node.gateway.id))
+        registry = DeviceRegistry(self.state.settings.spec, handed=self.handed)
+        registry.pin = int(worker.removeprefix("gw") or 0)
+        for framework in self.handed or {}:
+            registry.state(framework)
+        lines = registry.pinned_lines()
+        self.state.worker_devices[worker] = lines
+        reporter = node.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and lines:
+            reporter.write_line(f"accel: {worker} pinned to {'; '.join(lines)}")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        """xdist: a worker died while running ``crashitem``; its results are lost, and the summary says so."""
+        if crashitem not in self.state.lost_items:
+            self.state.lost_items.append(crashitem)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -301,6 +341,12 @@ class SummaryCollector:
             text = render_gate_section(gate)
             for line in text.splitlines():
                 terminalreporter.write_line(line, red=gate.failed and line.startswith("accel gate"))
+        for lost in self.state.lost_items:
+            terminalreporter.write_line(
+                f"accel: an xdist worker crashed while running {lost}: its results are lost (xdist restarted "
+                "the worker and ran the remaining tests elsewhere)",
+                red=True,
+            )
         for note in notes:
             terminalreporter.write_line(note)
 

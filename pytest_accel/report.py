@@ -110,6 +110,13 @@ def render_summary(records: list[ItemRecord], discovery_lines: list[str]) -> str
         "call with half the interquartile range ('noisy': the budget ran out before the median was "
         f"known to {100 * NOISY:.0f}%); speedup against the reference device"
     )
+    shared = max((r.concurrent_workers for r in records if r.benches), default=1)
+    if shared > 1:
+        lines.append(
+            f"timings: {shared} xdist workers timed benchmarks at the same time, sharing the machine's "
+            "devices; they disturb each other, so these timings do not gate (--accel-gate-concurrent "
+            "lets them); for clean timings run without -n, or pin workers to devices of their own"
+        )
     faults = [record.fault for record in records if record.fault]
     if faults:
         from pytest_accel.faults import fault_line

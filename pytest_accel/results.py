@@ -41,6 +41,9 @@ class ItemRecord:
     outcome: str = "unknown"
     fail_slower: float | None = None  # the marker's gate threshold (fraction), if it set one
     fault: dict[str, Any] | None = None  # a device fault of this item (faults.DeviceFault.to_dict())
+    worker: str | None = None  # the pytest-xdist worker that ran it (gw0, ...), None without xdist
+    concurrent_workers: int = 1  # processes that timed benchmarks on this device at the same time
+    physical_device: str | None = None  # --accel-pin-workers: the device this worker ran the item on
 
     def worst_headroom(self) -> float | None:
         values = [c.headroom for c in self.checks if c.headroom is not None]

@@ -23,7 +23,16 @@ def current_document(state: SessionState) -> dict[str, Any]:
         "compare": str(settings.compare_path) if settings.compare_path else None,
         "fail_slower": settings.fail_slower,
     }
-    return build_document(state.records, options)
+    # Completion order differs from run to run (and under xdist): the file lists results in test order.
+    records = sorted(
+        state.records,
+        key=lambda r: (r["test"], r["framework"], r["dtype"], not r["is_reference"], r["device"]),
+    )
+    document = build_document(records, options)
+    document["lost_items"] = list(state.lost_items)
+    if state.worker_devices:
+        document["worker_devices"] = dict(state.worker_devices)
+    return document
 
 
 def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> tuple[str, bool]:

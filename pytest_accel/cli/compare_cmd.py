@@ -69,6 +69,7 @@ def run_compare(args: argparse.Namespace) -> int:
         fail_slower=fail_slower,
         run_noise=DEFAULT_RUN_NOISE if noise is None else noise,
         any_hardware=args.any_hardware,
+        include_concurrent=args.include_concurrent,
     )
     gate = compare_documents(baseline, current, config, label=str(args.baseline))
     written = publish(gate, args.report, current["results"], current["machines"])

@@ -60,6 +60,11 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--any-hardware", action="store_true", help="compare benchmarks even when their hardware differs"
     )
+    parser.add_argument(
+        "--include-concurrent",
+        action="store_true",
+        help="let timings taken while several xdist workers shared a device gate too",
+    )
 
 
 def _add_duet(commands: argparse._SubParsersAction) -> None:

@@ -28,6 +28,7 @@ class BenchRun:
     machine: str
     samples: list[float]
     fail_slower: float | None = None
+    concurrent_workers: int = 1
 
 
 def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
@@ -43,8 +44,13 @@ def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
                 machine=str(result.get("machine", "")),
                 samples=[float(s) for s in bench.get("samples", [])],
                 fail_slower=result.get("fail_slower"),
+                concurrent_workers=_count(result.get("concurrent_workers")),
             )
     return runs
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
 
 
 CheckKey = tuple[str, str, str, str, str]

@@ -28,6 +28,7 @@ class GateConfig:
     fail_slower: float | None = None
     run_noise: float = DEFAULT_RUN_NOISE
     any_hardware: bool = False
+    include_concurrent: bool = False  # timings taken while xdist workers shared a device may gate
 
     @property
     def threshold(self) -> float:
@@ -155,6 +156,9 @@ def _comparable(base: BenchRun, new: BenchRun, config: GateConfig) -> str:
     """Why two measurements must not gate, or '' when they may."""
     if base.hardware != new.hardware and not config.any_hardware:
         return f"hardware differs: baseline {base.hardware}, now {new.hardware}"
+    shared = max(base.concurrent_workers, new.concurrent_workers)
+    if shared > 1 and not config.include_concurrent:
+        return f"timed while {shared} xdist workers shared the device (--accel-gate-concurrent gates anyway)"
     return ""
 
 
@@ -287,6 +291,7 @@ def _pooled(key: BenchKey, rounds: list[dict[BenchKey, BenchRun]]) -> BenchRun |
         machine=first.machine,
         samples=[s for run in present for s in run.samples],
         fail_slower=first.fail_slower,
+        concurrent_workers=max(run.concurrent_workers for run in present),
     )
 
 
