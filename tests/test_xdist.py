@@ -1,0 +1,208 @@
+"""pytest-xdist: the same verdicts, rows, files and reports as a serial run; devices decided once on the
+controller; concurrent timings flagged and kept out of the gate; workers pinned to devices; a crashed
+worker's lost items reported."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from conftest import HAS_JAX, HAS_TORCH
+
+SUITE = """
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.accel(framework=FRAMEWORKS, dtypes=["float32", "float64"])
+
+@pytest.mark.parametrize("size", [8, 64])
+def test_matmul(accel_device, size):
+    a = accel_device.randn(size, size)
+    accel_device.check(accel_device.bench(lambda x: x @ x, a, name="mm"))
+
+def test_sum(accel_device):
+    accel_device.check(accel_device.randn(100).sum(), name="total")
+
+def test_fails_parity(accel_device):
+    x = accel_device.randn(10)
+    accel_device.check(x + (1.0 if accel_device.kind != "cpu" or accel_device.index else 0.0))
+"""
+
+CONFTEST = """
+import json, os
+import pytest
+
+@pytest.fixture(autouse=True)
+def _note_devices(request):
+    from pytest_accel.session_state import STATE_KEY
+    state = request.config.stash[STATE_KEY]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "serial")
+    device = request.node.funcargs.get("accel_device")
+    with open(f"seen-{worker}-{request.node.name}.json", "w") as stream:
+        json.dump({"handed": sorted(state.registry.handed or []),
+                   "native": str(getattr(device, "native", None))}, stream)
+    yield
+"""
+
+TIMING_FIELDS = {
+    "samples",
+    "median_s",
+    "iqr_s",
+    "first_call_s",
+    "calls_per_sample",
+    "warmup_calls",
+    "stop_reason",
+    "gate_extended_s",
+}
+WORKER_FIELDS = {"worker", "concurrent_workers"}
+
+
+def _frameworks() -> str:
+    names = ["numpy"] + (["torch"] if HAS_TORCH else []) + (["jax"] if HAS_JAX else [])
+    return repr(names)
+
+
+def _without_timings(document: dict) -> list[dict]:
+    results = []
+    for result in document["results"]:
+        kept = {k: v for k, v in result.items() if k not in WORKER_FIELDS}
+        kept["benches"] = [{k: v for k, v in b.items() if k not in TIMING_FIELDS} for b in result["benches"]]
+        results.append(kept)
+    return results
+
+
+def _summary_rows(output: str) -> list[list[str]]:
+    """The accel table's rows without their timing columns (median, first call, speedup)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("test ") and "outcome" in line)
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.strip() or line.startswith("parity:"):
+            break
+        cells = re.split(r"\s{2,}", line.strip())
+        rows.append([*cells[:4], cells[-1]])
+    return rows
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+    monkeypatch.setenv("JAX_ENABLE_X64", "1")
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    pytester.makepyfile(test_suite=SUITE.replace("FRAMEWORKS", _frameworks()))
+    pytester.makeconftest(CONFTEST)
+    return pytester
+
+
+def _run(pytester: pytest.Pytester, name: str, *args: str) -> tuple[pytest.RunResult, dict, str]:
+    result = pytester.runpytest_subprocess(
+        "--accel=all",
+        "--accel-bench-budget=0.02",
+        f"--accel-save={name}.json",
+        f"--accel-report={name}.md",
+        "-p",
+        "no:randomly",
+        *args,
+    )
+    document = json.loads((pytester.path / f"{name}.json").read_text())
+    return result, document, (pytester.path / f"{name}.md").read_text()
+
+
+@pytest.mark.parametrize("dist", ["load", "loadscope", "loadgroup"])
+def test_xdist_gives_the_serial_rows_file_and_report(suite: pytest.Pytester, dist: str) -> None:
+    serial, serial_doc, serial_md = _run(suite, "serial")
+    parallel, parallel_doc, parallel_md = _run(suite, "parallel", "-n", "2", f"--dist={dist}")
+    assert parallel.parseoutcomes() == serial.parseoutcomes()
+    assert serial.parseoutcomes().get("failed", 0) >= 1  # parity failures fail the same way
+    assert _summary_rows(parallel.stdout.str()) == _summary_rows(serial.stdout.str())
+    assert _without_timings(parallel_doc) == _without_timings(serial_doc)
+    assert parallel_doc["machines"] == serial_doc["machines"]
+    strip_times = re.compile(r"\d[\d.]* (s|ms|us|ns)( ±[\d.]+%)?( \(noisy\))?")
+    padding = re.compile(r"[ -]{2,}")  # table widths follow the widths of the times
+    assert padding.sub(" ", strip_times.sub("T", parallel_md)) == padding.sub(
+        " ", strip_times.sub("T", serial_md)
+    )
+    assert all(r["concurrent_workers"] == 2 for r in parallel_doc["results"])
+    assert all(r["concurrent_workers"] == 1 and r["worker"] is None for r in serial_doc["results"])
+    parallel.stdout.fnmatch_lines(["timings: 2 xdist workers timed benchmarks at the same time*"])
+
+
+def test_workers_use_the_devices_the_controller_decided(suite: pytest.Pytester) -> None:
+    result = suite.runpytest_subprocess("--accel=all", "--accel-no-bench", "-n", "2")
+    assert result.ret in (0, 1)
+    seen = [json.loads(path.read_text()) for path in suite.path.glob("seen-gw*.json")]
+    assert seen and all("numpy" in entry["handed"] for entry in seen)
+
+
+def test_concurrent_timings_do_not_gate_unless_asked(suite: pytest.Pytester) -> None:
+    _run(suite, "base")
+    result, _, _ = _run(suite, "pr", "-n", "2", "--accel-compare=base.json", "--accel-fail-slower=10%")
+    gate = json.loads(_json_report(suite, "-n", "2", "--accel-compare=base.json").read_text())["gate"]
+    verdicts = {v["verdict"] for v in gate["verdicts"]}
+    assert verdicts == {"not comparable"}
+    assert all("xdist workers shared the device" in v["note"] for v in gate["verdicts"])
+    asked = json.loads(
+        _json_report(suite, "-n", "2", "--accel-compare=base.json", "--accel-gate-concurrent").read_text()
+    )["gate"]
+    assert "not comparable" not in {v["verdict"] for v in asked["verdicts"]}
+    assert "accel gate: FAILED" not in result.stdout.str()
+
+
+def _json_report(pytester: pytest.Pytester, *args: str) -> Path:
+    path = pytester.path / "gate.json"
+    pytester.runpytest_subprocess("--accel=all", "--accel-bench-budget=0.02", f"--accel-report={path}", *args)
+    return path
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def test_pinned_workers_each_run_on_their_own_device(pytester: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework="jax")
+        @pytest.mark.parametrize("n", range(12))
+        def test_where(accel_device, n):
+            accel_device.check(accel_device.randn(3))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "--accel=all", "--accel-no-bench", "-n", "4", "--accel-pin-workers", "--accel-save=out.json"
+    )
+    result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["accel: gw1 pinned to jax cpu -> cpu:1 *"])
+    document = json.loads((pytester.path / "out.json").read_text())
+    used = {(r["worker"], r["physical_device"]) for r in document["results"]}
+    expected = {"gw0": "cpu", "gw1": "cpu:1", "gw2": "cpu:2", "gw3": "cpu:3"}
+    assert all(expected[worker] == device for worker, device in used)
+    assert len({worker for worker, _ in used}) >= 2  # the work was spread, each on its own device
+    assert {r["device"] for r in document["results"]} == {"cpu"}  # the items are the same everywhere
+    assert sorted(document["worker_devices"]) == ["gw0", "gw1", "gw2", "gw3"]
+
+
+def test_a_crashed_worker_does_not_crash_the_summary(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.accel(framework="numpy")
+        def test_fine(accel_device):
+            accel_device.check(accel_device.randn(3))
+
+        @pytest.mark.accel(framework="numpy")
+        def test_crash(accel_device):
+            os._exit(3)
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "--accel-save=out.json")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["accel: an xdist worker crashed while running *test_crash*: its results are lost*"]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+    document = json.loads((pytester.path / "out.json").read_text())
+    assert [item.split("::")[1] for item in document["lost_items"]] == ["test_crash[numpy-cpu-float32]"]
