@@ -208,6 +208,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--budget", default="0.1", help="bench budget per call in seconds")
     parser.add_argument("--log", type=Path, default=None, help="append one JSON line per run here")
+    parser.add_argument(
+        "--only",
+        choices=("separate", "duet"),
+        default=None,
+        help="run only the separate-run or the duet scenarios",
+    )
     parser.add_argument("--quick", action="store_true", help="2 of each, for a smoke run")
     args = parser.parse_args()
     pairs, duets = (2, 2) if args.quick else (args.pairs, args.duets)
@@ -254,26 +260,31 @@ def main() -> int:
                 False,
             ),
         ]
+        headers = [
+            "scenario",
+            "target",
+            "gate failed",
+            "named the slowed fn",
+            "runs calling an unchanged fn slower",
+            "inconclusive verdicts",
+            "median detectable slowdown",
+            "pytest-benchmark median:10% failed",
+            "time per run",
+        ]
         for name, target, step, count, with_pb in scenarios:
+            if args.only and not name.startswith(args.only):
+                continue
             tally = Tally()
             for i in range(count):
                 step(i, tally)
                 print(f"{name}: {i + 1}/{count} failed so far {tally.failed}", file=sys.stderr, flush=True)
             results.append(row(name, target, tally, with_pb))
-    headers = [
-        "scenario",
-        "target",
-        "gate failed",
-        "named the slowed fn",
-        "runs calling an unchanged fn slower",
-        "inconclusive verdicts",
-        "median detectable slowdown",
-        "pytest-benchmark median:10% failed",
-        "time per run",
-    ]
+            print(tabulate([results[-1]], headers=headers, tablefmt="github"), flush=True)  # as it comes
+    print("\nall scenarios:")
     print(tabulate(results, headers=headers, tablefmt="github"))
     print(
-        f"\nmachine: {os.cpu_count()} cores; rounds per duet {args.rounds}; bench budget {args.budget} s; "
+        f"\nmachine: {os.cpu_count()} cores; rounds per duet {args.rounds} (up to twice as many for tests "
+        f"not yet shown unchanged); bench budget {args.budget} s; "
         "threshold 10%; gate noise default (20%) for separate runs"
     )
     return 0

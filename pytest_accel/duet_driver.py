@@ -181,36 +181,52 @@ def pair_order(round_number: int, index: int) -> tuple[str, str]:
 
 
 def play(
-    base: Side, new: Side, rounds: int, progress: Callable[[str], None] = print
-) -> tuple[list[str], list[str]]:
-    """Run ``rounds`` rounds over the items both sides have; items of one side run on it alone.
-
-    Returns the nodeids that ran on both sides and those that ran on one only.
-    """
-    common = [n for n in new.nodeids if n in set(base.nodeids)]
-    only = [(base, n) for n in base.nodeids if n not in set(new.nodeids)]
-    only += [(new, n) for n in new.nodeids if n not in set(base.nodeids)]
+    base: Side,
+    new: Side,
+    round_numbers: range,
+    progress: Callable[[str], None] = print,
+    subset: set[str] | None = None,
+) -> None:
+    """Run the given rounds over the items both sides have (or ``subset`` of them); items that only one
+    side has run on that side alone, in the first rounds only (nothing to pair them with)."""
+    common = [n for n in new.nodeids if n in set(base.nodeids) and (subset is None or n in subset)]
+    only = [] if subset is not None else [(base, n) for n in base.nodeids if n not in set(new.nodeids)]
+    only += [] if subset is not None else [(new, n) for n in new.nodeids if n not in set(base.nodeids)]
     started = time.perf_counter()
     schedule: list[tuple[Side, str, int]] = []
     sides = {"base": base, "new": new}
-    for round_number in range(rounds):
+    for round_number in round_numbers:
         for index, nodeid in enumerate(common):
             schedule.extend((sides[name], nodeid, round_number) for name in pair_order(round_number, index))
         schedule.extend((side, nodeid, round_number) for side, nodeid in only)
+    last = round_numbers[-1] + 1 if round_numbers else 0
     for position, (side, nodeid, round_number) in enumerate(schedule):
         upcoming = next((n for s, n, _ in schedule[position + 1 :] if s is side), None)
         # The same item again next: tear it down fully in between (pytest sets an item up once).
         run_item(side, nodeid, round_number, upcoming if upcoming != nodeid else None)
         last_of_round = position + 1 == len(schedule) or schedule[position + 1][2] != round_number
-        if not last_of_round:
-            continue
-        progress(f"duet: round {round_number + 1}/{rounds} done ({time.perf_counter() - started:.1f} s)")
-    return common, [n for _, n in only]
+        if last_of_round:
+            elapsed = time.perf_counter() - started
+            progress(f"duet: round {round_number + 1}/{last} done ({elapsed:.1f} s)")
+
+
+def save_rounds(side: Side) -> None:
+    """Have the side write its round files so far (it goes on running afterwards)."""
+    _pause(side, False)
+    _send(side, {"op": "save"})
+    answer = _receive(side)
+    _pause(side, True)
+    if answer.get("op") != "saved":
+        raise DuetError(f"the {side.name} side did not save its rounds:\n{tail(side.log)}")
 
 
 def round_documents(side: Side, rounds: int) -> list[dict[str, Any]]:
+    """Round r's results of this side; a round in which the side measured nothing gives an empty one."""
     from pytest_accel.results_file import load_results
 
-    return [
-        load_results(side.out / f"round-{number}.json", role=f"{side.name} round") for number in range(rounds)
-    ]
+    documents = []
+    for number in range(rounds):
+        path = side.out / f"round-{number}.json"
+        empty = {"results": [], "machines": {}}
+        documents.append(load_results(path, role=f"{side.name} round") if path.exists() else empty)
+    return documents

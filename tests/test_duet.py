@@ -95,7 +95,17 @@ def worktrees(repo: Path) -> list[str]:
 def test_unchanged_code_passes_and_leaves_no_worktree(repo: Path, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     done = duet(
-        repo, "HEAD", "--rounds", "4", "--fail-slower=10%", "--report", str(report), "--", *FAST_PYTEST
+        repo,
+        "HEAD",
+        "--rounds",
+        "4",
+        "--max-rounds",
+        "4",
+        "--fail-slower=10%",
+        "--report",
+        str(report),
+        "--",
+        *FAST_PYTEST,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     gate = json.loads(report.read_text())["gate"]
@@ -174,3 +184,20 @@ def test_the_order_alternates_item_by_item_and_round_by_round() -> None:
     assert [pair_order(1, i) for i in range(3)] == [("new", "base"), ("base", "new"), ("new", "base")]
     firsts = [pair_order(r, i)[0] for r in range(4) for i in range(3)]
     assert firsts.count("base") == firsts.count("new")
+
+
+def test_tests_not_yet_shown_unchanged_get_more_rounds(repo: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    done = duet(
+        repo, "HEAD", "--rounds", "2", "--max-rounds", "5", "--report", str(report), "--", *FAST_PYTEST
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Two rounds can never show "unchanged" (one degree of freedom), so the test gets rounds 3 to 5.
+    assert "not yet shown unchanged: rounds 3-5" in done.stdout
+    assert json.loads(report.read_text())["gate"]["rounds"] == 5
+    assert len(worktrees(repo)) == 1
+
+
+def test_max_rounds_below_rounds_is_a_usage_error(repo: Path) -> None:
+    done = duet(repo, "HEAD", "--rounds", "4", "--max-rounds", "3")
+    assert done.returncode == 4 and "--max-rounds=3 is below --rounds=4" in done.stderr

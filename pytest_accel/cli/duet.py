@@ -114,6 +114,22 @@ def _quoted(lines: list[str]) -> str:
     return "\n".join(f"  | {line}" for line in lines)
 
 
+def _needing_more_rounds(workers: dict[str, Any], rounds: int, config: Any) -> set[str]:
+    """Nodeids of the benchmarks whose verdict after ``rounds`` rounds is neither unchanged nor faster."""
+    from pytest_accel import duet_driver as driver
+    from pytest_accel.gate import stats
+    from pytest_accel.gate.baseline import bench_runs
+    from pytest_accel.gate.comparison import compare_rounds
+
+    for worker in workers.values():
+        driver.save_rounds(worker)
+    documents = {name: driver.round_documents(worker, rounds) for name, worker in workers.items()}
+    gate = compare_rounds(documents["base"], documents["new"], config, label="so far")
+    open_keys = {v.key for v in gate.verdicts if v.verdict in (stats.SLOWER, stats.INCONCLUSIVE)}
+    runs = bench_runs(documents["new"][-1]) if documents["new"] else {}
+    return {runs[key].nodeid for key in open_keys if key in runs}
+
+
 def _failure_excerpt(log: Path) -> str:
     """pytest's short test summary (which tests failed and why) when there is one, else the output's end."""
     lines = log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
@@ -124,10 +140,14 @@ def _failure_excerpt(log: Path) -> str:
 
 
 def play_lockstep(
-    sides: dict[str, Side], rounds: int, pytest_args: list[str], folder: Path
+    sides: dict[str, Side], rounds: int, max_rounds: int, pytest_args: list[str], folder: Path, config: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Both sides as long-lived pytest workers, alternated item by item; returns each side's round
-    documents and the lines that report failing tests (empty when every test passed)."""
+    documents and the lines that report failing tests (empty when every test passed).
+
+    After ``rounds`` rounds, the benchmarks not yet shown unchanged or faster get more rounds, up to
+    ``max_rounds``: undecided ones may still be decided, and a regression is confirmed on more data.
+    """
     from pytest_accel import duet_driver as driver
 
     workers = {
@@ -148,7 +168,14 @@ def play_lockstep(
                 )
         if not set(workers["base"].nodeids) & set(workers["new"].nodeids):
             raise UsageError("the two sides have no test in common: nothing to pair")
-        driver.play(workers["base"], workers["new"], rounds, progress=lambda line: print(line, flush=True))
+        show = lambda line: print(line, flush=True)  # noqa: E731
+        driver.play(workers["base"], workers["new"], range(rounds), progress=show)
+        if max_rounds > rounds:
+            extend = _needing_more_rounds(workers, rounds, config)
+            if extend:
+                show(f"duet: {len(extend)} test(s) not yet shown unchanged: rounds {rounds + 1}-{max_rounds}")
+                driver.play(workers["base"], workers["new"], range(rounds, max_rounds), show, subset=extend)
+                rounds = max_rounds
     except driver.DuetError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -191,6 +218,14 @@ def _sides(base_ref: str, short: str, root: Path, worktree: Path, relative: Path
     }
 
 
+def _max_rounds(value: int | None, rounds: int) -> int:
+    if value is None:
+        return 2 * rounds
+    if value < rounds:
+        raise UsageError(f"--max-rounds={value} is below --rounds={rounds}")
+    return value
+
+
 def _rounds(value: int) -> int:
     if value < MIN_ROUNDS:
         raise UsageError(f"--rounds={value}: a duet needs at least {MIN_ROUNDS} rounds to pair them")
@@ -230,10 +265,14 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
                 "alternating test by test (ABBA)",
                 flush=True,
             )
-            base_documents, new_documents, failure_lines = play_lockstep(sides, rounds, pytest_args, folder)
+            config = GateConfig(fail_slower)
+            max_rounds = _max_rounds(args.max_rounds, rounds)
+            base_documents, new_documents, failure_lines = play_lockstep(
+                sides, rounds, max_rounds, pytest_args, folder, config
+            )
     label = f"{args.base_ref} ({short})"
-    gate = compare_rounds(base_documents, new_documents, GateConfig(fail_slower), label)
-    last = new_documents[-1]
+    gate = compare_rounds(base_documents, new_documents, config, label)
+    last = new_documents[rounds - 1]  # the last round in which every test ran
     written = publish(gate, args.report, last["results"], last["machines"])
     for line in failure_lines:
         print(line)

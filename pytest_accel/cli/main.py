@@ -71,7 +71,8 @@ def _add_duet(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "duet",
         help="time the working tree against a git ref, in alternating rounds on this machine",
-        usage=f"{PROG} duet BASE_REF [--rounds N] [--fail-slower PCT] [--report PATH] [-- PYTEST_ARGS...]",
+        usage=f"{PROG} duet BASE_REF [--rounds N] [--max-rounds M] [--fail-slower PCT] [--report PATH] "
+        "[-- PYTEST_ARGS...]",
         description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
         "worktree) side by side, one pytest process per side, alternating test by test and round by "
         "round (ABBA), and pair the rounds: a machine's slow phase hits both sides alike. Arguments "
@@ -84,6 +85,13 @@ def _add_duet(commands: argparse._SubParsersAction) -> None:
         default=20,
         metavar="N",
         help="rounds, at least 2 (default 20: more rounds, sharper verdicts)",
+    )
+    parser.add_argument(
+        "--max-rounds",
+        type=int,
+        default=None,
+        metavar="M",
+        help="tests not yet shown unchanged after N rounds get more rounds, up to M (default 2N)",
     )
     _add_gate_options(parser)
 

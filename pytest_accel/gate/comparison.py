@@ -242,11 +242,15 @@ def compare_documents(
 def compare_rounds(
     base_documents: list[dict[str, Any]], new_documents: list[dict[str, Any]], config: GateConfig, label: str
 ) -> GateReport:
-    """Duet: round r of the base and round r of the new code ran side by side; pair them round by round."""
+    """Duet: round r of the base and round r of the new code ran side by side; pair them round by round,
+    over the rounds in which both sides measured the benchmark (later rounds may hold a few only)."""
     base_rounds = [bench_runs(doc) for doc in base_documents]
     new_rounds = [bench_runs(doc) for doc in new_documents]
     keys = sorted(set().union(*base_rounds, *new_rounds)) if base_rounds else []
-    paired = [k for k in keys if all(k in r for r in base_rounds) and all(k in r for r in new_rounds)]
+    both = {
+        k: [r for r in range(len(base_rounds)) if k in base_rounds[r] and k in new_rounds[r]] for k in keys
+    }
+    paired = [k for k in keys if len(both[k]) >= 2]
     alpha = stats.one_sided_alpha(len(paired))
     verdicts = []
     for key in keys:
@@ -254,27 +258,29 @@ def compare_rounds(
         new = _pooled(key, new_rounds)
         change = None
         if key in paired:
-            base_logs = [stats.level_of(r[key].samples).log for r in base_rounds]
-            new_logs = [stats.level_of(r[key].samples).log for r in new_rounds]
+            base_logs = [stats.level_of(base_rounds[r][key].samples).log for r in both[key]]
+            new_logs = [stats.level_of(new_rounds[r][key].samples).log for r in both[key]]
             change = stats.paired_level_difference(base_logs, new_logs)
         elif base is not None and new is not None:
             verdicts.append(_unpaired(key, config))
             continue
         verdicts.append(_verdict(key, base, new, change, config, alpha))
+    last = next((doc for doc in reversed(new_documents) if doc["results"]), None)
+    first_base = next((doc for doc in reversed(base_documents) if doc["results"]), None)
     return GateReport(
         mode="duet",
         baseline=label,
         verdicts=_sorted(verdicts),
         config=config,
         alpha=alpha,
-        headroom_warnings=headroom_warnings(base_documents[-1], new_documents[-1]) if base_documents else [],
+        headroom_warnings=headroom_warnings(first_base, last) if first_base and last else [],
         rounds=len(base_documents),
     )
 
 
 def _unpaired(key: BenchKey, config: GateConfig) -> BenchVerdict:
     verdict = BenchVerdict(*key, verdict=stats.INCONCLUSIVE, threshold=config.threshold, gating=False)
-    verdict.note = "not measured in every round, so the rounds cannot be paired"
+    verdict.note = "measured by both sides in fewer than two rounds, so the rounds cannot be paired"
     return verdict
 
 
