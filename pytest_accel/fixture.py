@@ -203,6 +203,8 @@ class AccelDevice:
         atol: float | None = None,
     ) -> None:
         """Parity of ``value`` (an array, scalar or nest) with the same check on the reference pass."""
+        __tracebackhide__ = True  # a failure shows the test's line and the message, not this method
+        _check_arguments(name, rtol, atol)
         index = self._checks_done
         self._checks_done += 1
         label = name or f"check{index}"
@@ -293,6 +295,14 @@ class AccelDevice:
 
         ``name`` labels the measurement when a test benches several things.
         """
+        __tracebackhide__ = True
+        if not callable(fn):
+            raise TypeError(
+                f"accel_device.bench(fn, *args): fn must be callable, got {fn!r} ({type(fn).__name__}); "
+                "pass the function and then its arguments, e.g. bench(torch.matmul, a, b)"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"accel_device.bench(..., name={name!r}): name must be a string")
         if self._role in HIDDEN_ROLES or self._bench_budget_s is None or self._record is None:
             return fn(*args, **kwargs)
         from pytest_accel.timing import measure
@@ -313,6 +323,17 @@ class AccelDevice:
         )
         self._record.benches.append(measured)
         return result
+
+
+def _check_arguments(name: Any, rtol: Any, atol: Any) -> None:
+    """Wrong types in a check call are the test's mistake: say which argument and what it takes."""
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"accel_device.check(..., name={name!r}): name must be a string")
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise TypeError(f"accel_device.check(..., {label}={value!r}): {label} must be a number >= 0")
 
 
 def _holds_containers_or_arrays(values: list[Any] | tuple[Any, ...]) -> bool:

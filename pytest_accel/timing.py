@@ -122,7 +122,7 @@ def measure(
         return fn(*args, **kwargs)
 
     started = time.perf_counter()
-    first_call = timer.time_batch(first, 1)
+    first_call = _per_call(timer.time_batch(first, 1), 1)
     warmup_times = _warm_up(call, timer, budget_s * 0.2)
     per_call = min(warmup_times) if warmup_times else first_call
     batch = _calibrate(call, timer, per_call, _min_sample_seconds(timer))
@@ -169,8 +169,20 @@ def measure(
 
 
 def _per_call(elapsed: float, batch: int) -> float:
-    """A batch the clock could not resolve counts as one tick, never as zero (a zero time is no time)."""
+    """A batch the clock could not resolve counts as one tick, never as zero (a zero time is no time).
+
+    A timer that returns no finite, non-negative number is broken: the measurement stops with why.
+    """
+    if not isinstance(elapsed, (int, float)) or not math.isfinite(elapsed) or elapsed < 0:
+        raise TimingError(
+            f"the device timer returned {elapsed!r} seconds for a batch of {batch} call(s); timings must be "
+            "finite and not negative (a device clock that failed, or events recorded on another stream)"
+        )
     return max(elapsed, CLOCK_TICK_S) / batch
+
+
+class TimingError(RuntimeError):
+    """The device's clock gave a time that is no time."""
 
 
 def _sample_for_gate(
@@ -194,7 +206,7 @@ def _warm_up(call: Callable[[], Any], timer: BatchTimer, budget_s: float) -> lis
     times: list[float] = []
     started = time.perf_counter()
     while len(times) < WARMUP_MAX_CALLS:
-        times.append(timer.time_batch(call, 1))
+        times.append(_per_call(timer.time_batch(call, 1), 1))
         if len(times) >= 2 and abs(times[-1] - times[-2]) <= 0.1 * max(times[-1], times[-2]):
             break
         if time.perf_counter() - started > budget_s:
@@ -211,7 +223,7 @@ def _calibrate(call: Callable[[], Any], timer: BatchTimer, per_call: float, targ
     batch = max(1, math.ceil(target / max(per_call, 1e-9)))
     reached = 0
     for _ in range(10):
-        elapsed = timer.time_batch(call, batch)
+        elapsed = _per_call(timer.time_batch(call, batch), 1)
         if elapsed >= target:
             reached += 1
             if reached == 2:

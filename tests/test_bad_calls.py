@@ -1,0 +1,76 @@
+"""Wrong types given to check and bench, and a device clock that returns no time: each fails its test with
+a message that names the argument and what it takes, never an error from deep inside the plugin."""
+
+from __future__ import annotations
+
+import pytest
+
+BAD_CALLS = """
+import pytest
+
+pytestmark = pytest.mark.accel(framework="numpy")
+
+def test_bench_not_callable(accel_device):
+    accel_device.bench(42)
+
+def test_bench_name_not_text(accel_device):
+    accel_device.bench(sum, [1], name=3)
+
+def test_check_object(accel_device):
+    accel_device.check(object())
+
+def test_check_name_not_text(accel_device):
+    accel_device.check(accel_device.randn(3), name=["x"])
+
+def test_check_rtol_text(accel_device):
+    accel_device.check(accel_device.randn(3), rtol="big")
+
+def test_check_atol_negative(accel_device):
+    accel_device.check(accel_device.randn(3), atol=-1.0)
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0])
+def test_timer_gives_no_time(accel_device, monkeypatch, value):
+    from pytest_accel.frameworks.base import HostClockTimer
+    monkeypatch.setattr(HostClockTimer, "time_batch", lambda self, call, n: value)
+    accel_device.bench(sum, [1, 2])
+"""
+
+EXPECTED = [
+    "*TypeError: accel_device.bench(fn, *args): fn must be callable, got 42 (int)*",
+    "*TypeError: accel_device.bench(..., name=3): name must be a string",
+    "*TypeError: cannot compare a value of type object*",
+    "*TypeError: accel_device.check(..., name=?'x'?): name must be a string",
+    "*TypeError: accel_device.check(..., rtol='big'): rtol must be a number >= 0",
+    "*TypeError: accel_device.check(..., atol=-1.0): atol must be a number >= 0",
+    "*TimingError: the device timer returned nan seconds for a batch of 1 call(s)*",
+    "*TimingError: the device timer returned inf seconds*",
+    "*TimingError: the device timer returned -1.0 seconds*",
+]
+
+
+def test_bad_calls_fail_their_tests_with_clear_messages(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(BAD_CALLS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=9)
+    output = result.stdout.str()
+    for pattern in EXPECTED:
+        result.stdout.fnmatch_lines([pattern])
+    assert "INTERNALERROR" not in output
+
+
+def test_a_failing_check_shows_the_tests_line_not_the_plugins_source(pytester: pytest.Pytester) -> None:
+    """pytest's __tracebackhide__: the user's line and the message, not the check method's body."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework="numpy")
+        def test_name(accel_device):
+            accel_device.check(accel_device.randn(3), rtol="big")
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert 'accel_device.check(accel_device.randn(3), rtol="big")' in output
+    assert "def check(" not in output and "_check_arguments(name, rtol, atol)" not in output
