@@ -45,13 +45,14 @@ def test_softmax(accel_device):
 
 
 def attention(q, k, v, causal=False):
-    """Hand-written scaled dot-product attention; the softmax runs in float32, as kernels do."""
+    """Hand-written scaled dot-product attention; the softmax runs in at least float32, as kernels do
+    (float64 stays float64, so the float64 oracle pass of --accel-oracle computes in float64 throughout)."""
     scores = q @ k.transpose(-2, -1) * (1.0 / math.sqrt(q.shape[-1]))
     if causal:
         t, s = scores.shape[-2:]
         keep = torch.ones(t, s, dtype=torch.bool, device=q.device).tril()
         scores = scores.masked_fill(~keep, float("-inf"))
-    weights = torch.softmax(scores.float(), dim=-1).to(q.dtype)
+    weights = torch.softmax(scores.to(torch.promote_types(scores.dtype, torch.float32)), dim=-1).to(q.dtype)
     return weights @ v
 
 

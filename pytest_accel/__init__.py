@@ -24,6 +24,7 @@ def assert_parity(
     Works on torch, jax and numpy arrays on any device, Python scalars, and nests (dict, list, tuple,
     namedtuple) of them. Raises :class:`ParityError` (an ``AssertionError``) naming the worst elements.
     """
+    __tracebackhide__ = True  # a failure shows the test's line and the message, not this function
     from pytest_accel.parity import compare_nests
 
     outcome = compare_nests(actual, expected, rtol=rtol, atol=atol)

@@ -1,0 +1,38 @@
+"""The examples pass in every documented mode: plain, float64 oracle (JAX_ENABLE_X64=1), without timing,
+under pytest-xdist, and with JAX showing two CPU devices (so that cross-device parity really runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+MODES = {
+    "oracle": ({"JAX_ENABLE_X64": "1"}, ["--accel-oracle", "--accel-no-bench"]),
+    "no-bench": ({}, ["--accel-no-bench"]),
+    "xdist": ({}, ["-n", "2", "--accel-bench-budget=0.01"]),
+    "two-jax-devices": (
+        {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+        ["--accel-bench-budget=0.01"],
+    ),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_examples_pass_in_every_documented_mode(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    environment, arguments = MODES[mode]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    result = pytester.runpytest_subprocess("--accel=all", "-p", "no:cacheprovider", *arguments, str(EXAMPLES))
+    outcomes = result.parseoutcomes()
+    assert result.ret == 0, result.stdout.str()[-4000:]
+    assert outcomes.get("passed", 0) >= 6 and not outcomes.get("failed") and not outcomes.get("errors")
+    if mode == "oracle":
+        result.stdout.fnmatch_lines(["*error vs float64 oracle*"])
+    if mode == "two-jax-devices" and "jax" in result.stdout.str():
+        result.stdout.fnmatch_lines(["*jax cpu:1*"])
