@@ -332,7 +332,10 @@ class SummaryCollector:
         records = [ItemRecord.from_dict(data) for data in self.state.records]
         terminalreporter.section("accel")
         lines = self.state.registry.header_lines()
-        terminalreporter.write_line(render_summary(records, lines))
+        width = getattr(terminalreporter, "_tw", None)
+        width = getattr(width, "fullwidth", 0) or 120  # pytest's terminal width ($COLUMNS in CI)
+        verbose = config.get_verbosity() > 0
+        terminalreporter.write_line(render_summary(records, lines, width=width, verbose=verbose))
         gate = getattr(self, "gate", None)
         if gate is not None:
             from pytest_accel.gate.terminal import render_gate_section

@@ -58,6 +58,12 @@ class ItemRecord:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ItemRecord:
         values = dict(data)
-        values["checks"] = [CheckResult(**c) for c in data.get("checks", [])]
+        check_fields = CheckResult.__dataclass_fields__
+        values["checks"] = [
+            CheckResult(
+                **{"passed": True, "headroom": None, **{k: v for k, v in c.items() if k in check_fields}}
+            )
+            for c in data.get("checks", [])
+        ]
         values["benches"] = [BenchResult.from_dict(b) for b in data.get("benches", [])]
         return cls(**{k: values[k] for k in cls.__dataclass_fields__ if k in values})

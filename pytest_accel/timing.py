@@ -63,8 +63,17 @@ class BenchResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BenchResult:
+        """From a record or a saved file; fields an older or hand-made file lacks get neutral values."""
         fields = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**fields)
+        defaults = {
+            "method": "?",
+            "samples": [],
+            "calls_per_sample": 1,
+            "first_call_s": math.nan,
+            "warmup_calls": 0,
+            "stop_reason": "?",
+        }
+        return cls(**{**defaults, **fields})
 
 
 def interquartile_range(samples: list[float]) -> float:

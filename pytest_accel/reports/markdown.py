@@ -268,37 +268,17 @@ def _median_text(bench: dict[str, Any]) -> str:
     return text
 
 
-def result_rows(results: list[dict[str, Any]]) -> list[list[str]]:
-    """One row per result, or per benchmark when a result has several."""
-    ordered = sorted(
-        results,
-        key=lambda r: (
-            str(r.get("test", "")),
-            str(r.get("framework", "")),
-            str(r.get("dtype", "")),
-            not r.get("is_reference"),
-            str(r.get("device", "")),
-        ),
-    )
-    rows = []
-    for result in ordered:
-        base = [
-            cell(f"{result.get('framework', '')} {result.get('device', '')}".strip()),
-            cell(result.get("dtype", "")),
-            cell(parity_text(result)),
-        ]
-        test = str(result.get("test") or result.get("nodeid", "?"))
-        benches = [b for b in result.get("benches") or [] if isinstance(b, dict)]
-        outcome = cell(result.get("outcome", "unknown"))
-        if not benches:
-            rows.append([code(test), *base, "-", outcome])
-        for bench in benches:
-            label = code(test) if len(benches) == 1 else f"{code(test)} {cell(bench.get('name', ''))}"
-            rows.append([label, *base, _median_text(bench), outcome])
-    return rows
+def result_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """The terminal summary's side-by-side layout (one row per test x dtype x bench, a column group per
+    device), in one table: a pull-request comment scrolls sideways instead of wrapping."""
+    from pytest_accel.results import ItemRecord
+    from pytest_accel.side_by_side import build_layout, table_rows
 
-
-RESULT_HEADERS = ["test", "device", "dtype", "parity (worst/allowed)", "median time", "outcome"]
+    layout = build_layout([ItemRecord.from_dict(r) for r in results])
+    headers, rows = table_rows(layout, list(range(len(layout.groups))))
+    # A comment is read apart from the run: every row keeps its whole test id.
+    escaped = [[code(layout.prefix + row[0]), *(cell(value) for value in row[1:])] for row in rows]
+    return [cell(h) for h in headers], escaped
 
 
 def device_lines(results: list[dict[str, Any]], machines: dict[str, dict[str, Any]]) -> list[str]:
@@ -327,13 +307,14 @@ def results_section(results: list[dict[str, Any]], machines: dict[str, dict[str,
     for r in results:
         outcomes[str(r.get("outcome", "unknown"))] = outcomes.get(str(r.get("outcome", "unknown")), 0) + 1
     counts = ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
-    rows = result_rows(results)
-    table = _table(rows, RESULT_HEADERS)
+    headers, rows = result_table(results)
+    table = _table(rows, headers)
     if len(rows) > FOLD_ROWS:
         table = _folded(f"{len(rows)} result rows", table)
     legend = (
-        "parity: worst error as a fraction of the allowed error (above 1 fails); median time per call "
-        "with half the interquartile range."
+        "time: median per call ± half the interquartile range; speedup: reference time / this device's, "
+        "with its 95% interval (~1x: the data cannot tell it from 1); parity: worst error / allowed error "
+        "(above 1 fails)."
     )
     return "\n\n".join(
         [
