@@ -40,6 +40,7 @@ class Settings:
     compare_any_hardware: bool = False
     gate_concurrent: bool = False
     pin_workers: bool = False
+    plot_dir: Path | None = None
     report_paths: tuple[Path, ...] = ()
     step_summary: bool = True
 
@@ -167,6 +168,13 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
         "per worker); the items stay the same on every worker",
     )
     group.addoption(
+        "--accel-plot",
+        dest="accel_plot",
+        default=None,
+        metavar="DIR",
+        help="after the run, draw SVG charts into DIR (needs matplotlib: pip install 'pytest-accel[plot]')",
+    )
+    group.addoption(
         "--accel-report",
         dest="accel_report",
         action="append",
@@ -182,6 +190,7 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
         ("accel_compare_any_hardware", "true: compare benchmarks across different hardware"),
         ("accel_step_summary", "false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
         ("accel_gate_concurrent", "true: timings taken while xdist workers shared a device may gate"),
+        ("accel_plot", "folder for SVG charts after the run (--accel-plot)"),
         ("accel_pin_workers", "true: pin each xdist worker to one device of each kind (--accel-pin-workers)"),
     ):
         parser.addini(name, text, default="")
@@ -338,6 +347,14 @@ def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str,
     pin = config.getoption("accel_pin_workers")
     if pin is None:
         pin = _parse_bool(_ini_text(config, "accel_pin_workers"), "ini accel_pin_workers")
+    plot_text, plot_what = _option_or_ini(config, "accel_plot")
+    if plot_text:
+        from pytest_accel.plots import PlotError, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except PlotError as exc:
+            raise AccelConfigError(f"{plot_what}={plot_text}: {exc}") from None
     reports = config.getoption("accel_report") or _ini_words(config, "accel_report")
     report_paths = tuple(Path(base, text) for text in reports)
     if report_paths:
@@ -357,6 +374,7 @@ def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str,
         "compare_any_hardware": bool(any_hardware),
         "gate_concurrent": bool(concurrent),
         "pin_workers": bool(pin),
+        "plot_dir": Path(base, plot_text) if plot_text else None,
         "report_paths": report_paths,
         "step_summary": _parse_bool(step_text, "ini accel_step_summary") if step_text else True,
     }

@@ -44,6 +44,16 @@ def finish_outputs(state: SessionState) -> tuple[Any, list[str], bool]:
             list(settings.report_paths), gate, document["results"], document["machines"]
         )
         notes.extend(written)
+    if settings.plot_dir is not None:
+        from pytest_accel.plots import PlotError, draw_charts
+
+        baseline = state.baseline.document if state.baseline is not None else None
+        try:
+            paths = draw_charts(document["results"], settings.plot_dir, gate, baseline, document)
+            notes.append(f"accel: {len(paths)} chart(s) written to {settings.plot_dir}")
+        except PlotError as exc:
+            notes.append(f"accel: charts NOT written: {exc}")
+            ok = False
     if settings.step_summary and os.environ.get("GITHUB_STEP_SUMMARY"):
         from pytest_accel.reports import append_step_summary, render_markdown
 

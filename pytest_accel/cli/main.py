@@ -118,7 +118,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_merge(commands)
     _add_compare(commands)
     _add_duet(commands)
+    _add_plot(commands)
     return parser
+
+
+def _add_plot(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "plot",
+        help="draw SVG charts of saved results (speedups, times, and against a baseline)",
+        description="Charts of a saved run: every benchmark's speedup per device, per test the time per "
+        "device and dtype, and with --compare the samples of every benchmark whose verdict is not "
+        "unchanged. Needs matplotlib: pip install 'pytest-accel[plot]'.",
+    )
+    parser.add_argument("results", type=Path, metavar="RESULTS.json", help="a file saved with --accel-save")
+    parser.add_argument("--compare", type=Path, metavar="BASE.json", default=None, help="a baseline")
+    parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the SVGs")
 
 
 def _split_pytest_args(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -138,6 +152,10 @@ def _runner(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from pytest_accel.cli.compare_cmd import run_compare
 
         return lambda args, _: run_compare(args)
+    if command == "plot":
+        from pytest_accel.cli.plot_cmd import run_plot
+
+        return lambda args, _: run_plot(args)
     from pytest_accel.cli.duet import run_duet
 
     return run_duet

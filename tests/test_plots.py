@@ -1,0 +1,151 @@
+"""Charts: SVG files that read without the terminal, named safely, and a clear message without matplotlib."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from pytest_accel.plots import PlotError, draw_charts, safe_name
+from pytest_accel.results_file import assemble_document, save_atomically
+
+SAFE = re.compile(r"^[A-Za-z0-9._-]+\.svg$")
+
+
+def _result(test: str, device: str, median: float, reference: bool) -> dict:
+    samples = [median * (1 + 0.01 * (i % 5)) for i in range(30)]
+    return {
+        "nodeid": f"{test}[numpy-{device}-float32]",
+        "test": test,
+        "framework": "numpy",
+        "framework_version": "2",
+        "device": device,
+        "hardware": "cpu",
+        "dtype": "float32",
+        "is_reference": reference,
+        "reference_device": "cpu",
+        "outcome": "passed",
+        "checks": [],
+        "benches": [
+            {
+                "name": "op",
+                "method": "perf_counter",
+                "samples": samples,
+                "calls_per_sample": 1,
+                "first_call_s": median,
+                "warmup_calls": 1,
+                "stop_reason": "stable",
+            }
+        ],
+    }
+
+
+def _assert_svgs(paths: list[Path]) -> None:
+    for path in paths:
+        assert SAFE.match(path.name), path.name
+        root = ElementTree.parse(path).getroot()
+        assert root.tag.endswith("svg")
+
+
+def test_charts_of_a_run_and_of_a_comparison(tmp_path: Path) -> None:
+    odd = "t.py::test_odd[a/b:c*d?]"
+    base = [_result(odd, "cpu", 1e-3, True), _result(odd, "cpu:1", 5e-4, False)]
+    new = [_result(odd, "cpu", 3e-3, True), _result(odd, "cpu:1", 5e-4, False)]
+    folder = tmp_path / "charts"
+    from pytest_accel.gate.comparison import GateConfig, compare_documents
+
+    base_doc = assemble_document({"m": {}}, {}, base, "m")
+    new_doc = assemble_document({"m": {}}, {}, new, "m")
+    gate = compare_documents(base_doc, new_doc, GateConfig(run_noise=0.01), "base")
+    paths = draw_charts(new_doc["results"], folder, gate=gate, baseline=base_doc, current=new_doc)
+    names = sorted(path.name for path in paths)
+    assert "overview-speedup.svg" in names
+    assert any(name.startswith("time-t.py_test_odd") for name in names)
+    assert any(name.startswith("compare-") and "test_odd" in name for name in names)  # the 3x slower one
+    assert sum(name.startswith("compare-") for name in names) == 1  # the unchanged cpu:1 gets none
+    _assert_svgs(paths)
+    overview = (folder / "overview-speedup.svg").read_text()
+    assert "speedup" in overview
+
+
+def test_file_names_are_safe_and_bounded() -> None:
+    assert safe_name("tests/test_x.py::test[a/b:c*d?<>|]") == "tests_test_x.py_test_a_b_c_d"
+    long = safe_name("x" * 500)
+    assert len(long) <= 80 and SAFE.match(long + ".svg")
+    assert safe_name("x" * 500) != safe_name("x" * 499)  # distinct ids stay distinct
+
+
+def test_without_matplotlib_the_message_names_the_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(PlotError, match=r'pip install "pytest-accel\[plot\]"'):
+        draw_charts([], tmp_path)
+
+
+def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two_jax_devices) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework="jax")
+        def test_mm(accel_device):
+            x = accel_device.randn(32, 32)
+            accel_device.check(accel_device.bench(lambda a: a @ a, x, name="mm"))
+        """
+    )
+    result = two_jax_devices("--accel=all", "--accel-bench-budget=0.05", "--accel-plot=charts")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["accel: * chart(s) written to *charts"])
+    paths = sorted((pytester.path / "charts").glob("*.svg"))
+    assert {p.name for p in paths} >= {
+        "overview-speedup.svg",
+        "time-test_plugin_option_draws_charts_after_the_run.py_test_mm.svg",
+    }
+    _assert_svgs(paths)
+
+
+def test_plot_command_from_saved_files(tmp_path: Path) -> None:
+    base = tmp_path / "base.json"
+    new = tmp_path / "new.json"
+    save_atomically(base, assemble_document({"m": {}}, {}, [_result("t.py::test_a", "cpu", 1e-3, True)], "m"))
+    save_atomically(new, assemble_document({"m": {}}, {}, [_result("t.py::test_a", "cpu", 4e-3, True)], "m"))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_accel",
+            "plot",
+            str(new),
+            "--compare",
+            str(base),
+            "-o",
+            str(tmp_path / "c"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "chart(s) written" in done.stdout
+    names = {p.name for p in (tmp_path / "c").glob("*.svg")}
+    assert any(name.startswith("compare-t.py_test_a") for name in names)
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_accel",
+            "plot",
+            str(tmp_path / "nope.json"),
+            "-o",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 4 and "nope.json" in missing.stderr and "Traceback" not in missing.stderr
