@@ -74,3 +74,32 @@ def test_a_failing_check_shows_the_tests_line_not_the_plugins_source(pytester: p
     output = result.stdout.str()
     assert 'accel_device.check(accel_device.randn(3), rtol="big")' in output
     assert "def check(" not in output and "_check_arguments(name, rtol, atol)" not in output
+
+
+def test_a_parity_failure_shows_the_users_line_and_the_message(
+    pytester: pytest.Pytester, two_jax_devices
+) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework="jax")
+        def test_one_off(accel_device):
+            x = accel_device.randn(8)
+            if accel_device.index == 1:
+                x = x.at[3].add(1.0)
+            accel_device.check(x, name="x")
+        """
+    )
+    result = two_jax_devices("--accel=all", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    lines = result.outlines
+    start = next(
+        i for i, line in enumerate(lines) if "test_one_off[jax-cpu:1-float32]" in line and "___" in line
+    )
+    end = next(i for i, line in enumerate(lines) if "ParityError" in line and line.startswith("test_"))
+    failure = "\n".join(lines[start:end])
+    assert '>       accel_device.check(x, name="x")' in failure
+    assert "1 of 8 elements (12.5%) are off" in failure
+    assert "def check(" not in failure and "compare_leaf_maps" not in failure
+    assert end - start < 25  # the message, not the plugin's source

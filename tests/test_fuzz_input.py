@@ -46,6 +46,7 @@ OPTIONS = (
     "--accel-compare",
     "--accel-report",
     "--accel-save",
+    "--accel-plot",
 )
 INI_KEYS = (
     "accel",
@@ -63,6 +64,9 @@ INI_KEYS = (
     "accel_report",
     "accel_step_summary",
     "accel_compare_any_hardware",
+    "accel_gate_concurrent",
+    "accel_pin_workers",
+    "accel_plot",
 )
 
 texts = st.one_of(
