@@ -7,6 +7,7 @@ from typing import Any
 
 from pytest_accel.saving import current_document
 from pytest_accel.session_state import SessionState
+from pytest_accel.units import display_path
 
 
 def gate_config(state: SessionState) -> Any:
@@ -50,7 +51,7 @@ def finish_outputs(state: SessionState) -> tuple[Any, list[str], bool]:
         baseline = state.baseline.document if state.baseline is not None else None
         try:
             paths = draw_charts(document["results"], settings.plot_dir, gate, baseline, document)
-            notes.append(f"accel: {len(paths)} chart(s) written to {settings.plot_dir}")
+            notes.append(f"accel: {len(paths)} chart(s) written to {display_path(settings.plot_dir)}")
         except PlotError as exc:
             notes.append(f"accel: charts NOT written: {exc}")
             ok = False

@@ -37,6 +37,7 @@ def require_matplotlib() -> Any:
 def _pyplot() -> Any:
     matplotlib = require_matplotlib()
     matplotlib.use("Agg")  # files only, never a window
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: names can be searched and read
     import matplotlib.pyplot as plt
 
     return plt

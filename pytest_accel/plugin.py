@@ -344,14 +344,15 @@ class SummaryCollector:
             text = render_gate_section(gate)
             for line in text.splitlines():
                 terminalreporter.write_line(line, red=gate.failed and line.startswith("accel gate"))
-        for lost in self.state.lost_items:
-            terminalreporter.write_line(
-                f"accel: an xdist worker crashed while running {lost}: its results are lost (xdist restarted "
-                "the worker and ran the remaining tests elsewhere)",
-                red=True,
-            )
-        for note in notes:
-            terminalreporter.write_line(note)
+        extra = [
+            f"accel: an xdist worker crashed while running {lost}: its results are lost (xdist restarted "
+            "the worker and ran the remaining tests elsewhere)"
+            for lost in self.state.lost_items
+        ]
+        from pytest_accel.report import wrap_lines
+
+        for line in wrap_lines(extra + notes, width):
+            terminalreporter.write_line(line, red=line.startswith("accel: an xdist worker crashed"))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -7,13 +7,16 @@ Nothing is dropped from the saved file or the reports.
 
 from __future__ import annotations
 
+import textwrap
+
 from tabulate import tabulate
 
 from pytest_accel.results import ItemRecord
-from pytest_accel.side_by_side import build_layout, fit_names, shorten, split_to_fit, table_rows
+from pytest_accel.side_by_side import Layout, build_layout, fit_names, shorten, split_to_fit, table_rows
 from pytest_accel.units import format_seconds
 
 DEFAULT_WIDTH = 120
+MIN_SHORTENED = 12
 
 
 def device_lines(records: list[ItemRecord]) -> list[str]:
@@ -55,9 +58,8 @@ def render_summary(
     if layout.prefix:
         lines.append(f"tests in {layout.prefix}")
     for groups in split_to_fit(layout, width):
-        headers, rows = table_rows(layout, groups)
         lines.append("")
-        lines.append(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+        lines.append(_fitted_table(layout, groups, width))
     lines.append("")
     lines.append(
         "time: median per call ± half the interquartile range; speedup: reference time / this device's, "
@@ -87,4 +89,33 @@ def render_summary(
 
         lines.append("device faults:")
         lines.extend(f"  {fault_line(fault)}" for fault in faults)
-    return "\n".join(lines)
+    return "\n".join(wrap_lines(lines, width))
+
+
+def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
+    """A table of these device groups; if it is still wider than the terminal, test names give way."""
+    headers, rows = table_rows(layout, groups)
+    text = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    excess = max(len(line) for line in text.splitlines()) - width
+    if excess > 0 and rows:
+        longest = max(len(row[0]) for row in rows)
+        limit = max(MIN_SHORTENED, longest - excess)
+        rows = [[shorten(row[0], limit), *row[1:]] for row in rows]
+        text = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return text
+
+
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Prose lines wrapped to the width (indented continuation); table lines are fitted already."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width or "\n" in line:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out.extend(
+            textwrap.wrap(
+                line, width=width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+            )
+        )
+    return out

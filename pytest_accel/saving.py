@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_accel.results_file import build_document, save_atomically
+from pytest_accel.units import display_path
 
 if TYPE_CHECKING:
     from pytest_accel.session_state import SessionState
@@ -37,8 +38,8 @@ def current_document(state: SessionState) -> dict[str, Any]:
 
 def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> tuple[str, bool]:
     """Save the run's records unless it stopped early; return a line for the terminal, and success."""
-    path = state.settings.save_path
-    assert path is not None
+    assert state.settings.save_path is not None
+    path = display_path(state.settings.save_path)
     stopped_early = bool(session.shouldstop) or exitstatus in (
         pytest.ExitCode.INTERRUPTED,
         pytest.ExitCode.INTERNAL_ERROR,
@@ -50,7 +51,7 @@ def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> t
     if not state.records:
         return f"accel: results NOT saved to {path}: no accel test ran", True
     try:
-        save_atomically(path, current_document(state))
+        save_atomically(state.settings.save_path, current_document(state))
     except OSError as exc:
         return f"accel: results NOT saved to {path}: {exc}", False
     return f"accel: results of {len(state.records)} items saved to {path}", True

@@ -14,3 +14,15 @@ def format_seconds(seconds: float) -> str:
         if rounded >= factor:
             return f"{rounded / factor:.3g} {unit}"
     return f"{rounded / 1e-9:.3g} ns"
+
+
+def display_path(path: object) -> str:
+    """A path as the user would type it: relative to the current folder when it lies inside it."""
+    import os
+
+    text = str(path)
+    try:
+        relative = os.path.relpath(text)
+    except ValueError:  # another drive on Windows
+        return text
+    return relative if not relative.startswith("..") else text

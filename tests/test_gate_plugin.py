@@ -457,7 +457,7 @@ def test_markdown_is_appended_to_the_step_summary(gate: Gate, step_summary: Path
     gate.save()
     result = gate.compare(16, *DECISIVE)
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines([f"accel: report appended to the GitHub step summary ({step_summary})"])
+    result.stdout.fnmatch_lines(["accel: report appended to the GitHub step summary*"])
     text = step_summary.read_text()
     assert text.startswith("# an earlier step\n")
     results_heading, gate_heading = text.find("## pytest-accel results"), text.find("## pytest-accel: ")

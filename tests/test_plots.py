@@ -44,11 +44,17 @@ def _result(test: str, device: str, median: float, reference: bool) -> dict:
     }
 
 
+def _svg_text(path: Path) -> str:
+    """Every piece of text in an SVG (charts keep text as text, so names can be found and read)."""
+    root = ElementTree.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    return " ".join(t for element in root.iter() for t in (element.text,) if t and t.strip())
+
+
 def _assert_svgs(paths: list[Path]) -> None:
     for path in paths:
         assert SAFE.match(path.name), path.name
-        root = ElementTree.parse(path).getroot()
-        assert root.tag.endswith("svg")
+        _svg_text(path)
 
 
 def test_charts_of_a_run_and_of_a_comparison(tmp_path: Path) -> None:
@@ -68,8 +74,13 @@ def test_charts_of_a_run_and_of_a_comparison(tmp_path: Path) -> None:
     assert any(name.startswith("compare-") and "test_odd" in name for name in names)  # the 3x slower one
     assert sum(name.startswith("compare-") for name in names) == 1  # the unchanged cpu:1 gets none
     _assert_svgs(paths)
-    overview = (folder / "overview-speedup.svg").read_text()
-    assert "speedup" in overview
+    overview = _svg_text(folder / "overview-speedup.svg")
+    assert "speedup" in overview and "test_odd" in overview and "cpu:1" in overview
+    (times,) = [p for p in paths if p.name.startswith("time-")]
+    assert "t.py::test_odd[a/b:c*d?]" in _svg_text(times) and "numpy cpu:1" in _svg_text(times)
+    (compared,) = [p for p in paths if p.name.startswith("compare-")]
+    text = _svg_text(compared)
+    assert "baseline" in text and "this run" in text and "threshold" in text and "slower" in text
 
 
 def test_file_names_are_safe_and_bounded() -> None:
@@ -100,7 +111,7 @@ def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two
     )
     result = two_jax_devices("--accel=all", "--accel-bench-budget=0.05", "--accel-plot=charts")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["accel: * chart(s) written to *charts"])
+    result.stdout.fnmatch_lines(["accel: * chart(s) written to*"])
     paths = sorted((pytester.path / "charts").glob("*.svg"))
     assert {p.name for p in paths} >= {
         "overview-speedup.svg",
@@ -149,3 +160,19 @@ def test_plot_command_from_saved_files(tmp_path: Path) -> None:
         check=False,
     )
     assert missing.returncode == 4 and "nope.json" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_plot_command_on_a_file_from_a_gpu_machine_works_without_the_gpu(tmp_path: Path) -> None:
+    """A results file saved on an H200 machine (torch cpu and cuda:0) is drawn here, with no GPU."""
+    fixture = Path(__file__).parent / "data" / "h200_results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_accel", "plot", str(fixture), "-o", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    overview = _svg_text(tmp_path / "c" / "overview-speedup.svg")
+    assert "test_matmul" in overview and "cuda:0" in overview
+    times = _svg_text(tmp_path / "c" / "time-tests_test_ops.py_test_matmul.svg")
+    assert "torch cuda:0" in times and "torch cpu" in times

@@ -53,8 +53,8 @@ def test_two_jax_devices_run_and_a_planted_defect_fails_with_details(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     # The summary shows parity headroom for the passing device and the failure for the other.
     result.stdout.fnmatch_lines(["*== accel ==*"])
-    result.stdout.re_match_lines([r".*test_clean\s+jax cpu:1\s+float32\s+ok \(\d\.\d\d\).*passed"])
-    result.stdout.re_match_lines([r".*test_scale\s+jax cpu:1\s+float32\s+FAIL.*failed"])
+    result.stdout.re_match_lines([r"test_clean\s+float32\s+.*\s+\d\.\d\d\s*$"])
+    result.stdout.re_match_lines([r"test_scale\s+float32\s+.*FAILED.*\s+FAIL \S+\s*$"])
 
 
 def test_selecting_one_device_alone_still_checks_parity(pytester: pytest.Pytester, two_jax_devices) -> None:

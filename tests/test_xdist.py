@@ -73,16 +73,19 @@ def _without_timings(document: dict) -> list[dict]:
     return results
 
 
-def _summary_rows(output: str) -> list[list[str]]:
-    """The accel table's rows without their timing columns (median, first call, speedup)."""
+TIMES = re.compile(r"\d[\d.]* (s|ms|us|ns) ±\d+%")
+SPEEDUPS = re.compile(r"(~1|[\d.]+)x \[[^\]]*\]")
+
+
+def _summary_rows(output: str) -> list[str]:
+    """The accel tables' lines with every time and speedup (the noisy parts) replaced by a mark."""
     lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("test ") and "outcome" in line)
+    start = next(i for i, line in enumerate(lines) if line.startswith("tests in "))
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("time: median"))
     rows = []
-    for line in lines[start + 2 :]:
-        if not line.strip() or line.startswith("parity:"):
-            break
-        cells = re.split(r"\s{2,}", line.strip())
-        rows.append([*cells[:4], cells[-1]])
+    for line in lines[start:end]:
+        text = SPEEDUPS.sub("X", TIMES.sub("T", line))
+        rows.append(" ".join(text.replace("-", " ").split()))
     return rows
 
 
@@ -121,9 +124,11 @@ def test_xdist_gives_the_serial_rows_file_and_report(suite: pytest.Pytester, dis
     assert parallel_doc["machines"] == serial_doc["machines"]
     strip_times = re.compile(r"\d[\d.]* (s|ms|us|ns)( ±[\d.]+%)?( \(noisy\))?")
     padding = re.compile(r"[ -]{2,}")  # table widths follow the widths of the times
-    assert padding.sub(" ", strip_times.sub("T", parallel_md)) == padding.sub(
-        " ", strip_times.sub("T", serial_md)
-    )
+
+    def stripped(text: str) -> str:
+        return padding.sub(" ", SPEEDUPS.sub("X", strip_times.sub("T", text)))
+
+    assert stripped(parallel_md) == stripped(serial_md)
     assert all(r["concurrent_workers"] == 2 for r in parallel_doc["results"])
     assert all(r["concurrent_workers"] == 1 and r["worker"] is None for r in serial_doc["results"])
     parallel.stdout.fnmatch_lines(["timings: 2 xdist workers timed benchmarks at the same time*"])
@@ -201,7 +206,7 @@ def test_a_crashed_worker_does_not_crash_the_summary(pytester: pytest.Pytester) 
     result = pytester.runpytest_subprocess("-n", "2", "--accel-save=out.json")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
-        ["accel: an xdist worker crashed while running *test_crash*: its results are lost*"]
+        ["accel: an xdist worker crashed while running*", "*test_crash*", "*its results are lost*"]
     )
     assert "INTERNALERROR" not in result.stdout.str()
     document = json.loads((pytester.path / "out.json").read_text())

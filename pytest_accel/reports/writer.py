@@ -17,6 +17,7 @@ from pytest_accel.atomic import write_text_atomically
 from pytest_accel.gate.comparison import GateReport
 from pytest_accel.reports.json_report import build_json_report
 from pytest_accel.reports.markdown import render_markdown
+from pytest_accel.units import display_path
 
 SUFFIXES = {".md": "markdown", ".json": "JSON"}
 STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
@@ -84,9 +85,9 @@ def write_reports(
             write_atomically(path, texts[kind])
         except OSError as exc:
             all_ok = False
-            notes.append(f"accel: {SUFFIXES[kind]} report NOT written to {path}: {exc}")
+            notes.append(f"accel: {SUFFIXES[kind]} report NOT written to {display_path(path)}: {exc}")
         else:
-            notes.append(f"accel: {SUFFIXES[kind]} report written to {path}")
+            notes.append(f"accel: {SUFFIXES[kind]} report written to {display_path(path)}")
     return notes, all_ok
 
 

@@ -1,0 +1,72 @@
+"""The accel section fits the terminal: at 80, 100 and 160 columns, with one, two and three devices, no
+line is longer than the width, and every test, device and outcome of the run is still in the summary or
+the report."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import HAS_JAX
+
+pytestmark = pytest.mark.skipif(not HAS_JAX, reason="jax is not installed (its forced CPU devices are used)")
+
+SUITE = """
+import pytest
+
+@pytest.mark.accel(framework="jax", dtypes=["float32", "bfloat16"])
+@pytest.mark.parametrize("size", [16, 64])
+def test_a_matrix_product_with_a_name_long_enough_to_be_shortened_somewhere(accel_device, size):
+    x = accel_device.randn(size, size)
+    accel_device.check(accel_device.bench(lambda a: a @ a, x, name="matmul"))
+
+@pytest.mark.accel(framework="jax")
+def test_breaks_on_the_second_device(accel_device):
+    x = accel_device.randn(4)
+    accel_device.check(x + (1.0 if accel_device.index == 1 else 0.0))
+
+@pytest.mark.accel(framework="jax")
+def test_short(accel_device):
+    accel_device.check(accel_device.randn(3).sum())
+"""
+
+
+def _accel_section(lines: list[str]) -> list[str]:
+    start = next(i for i, line in enumerate(lines) if line.strip("= ") == "accel" and line.startswith("="))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if lines[i].startswith("=") and lines[i].endswith("=")),
+        len(lines),
+    )
+    return lines[start:end]
+
+
+@pytest.mark.parametrize("devices", [1, 2, 3])
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_the_summary_fits_the_width_and_loses_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, width: int, devices: int
+) -> None:
+    monkeypatch.setenv("XLA_FLAGS", f"--xla_force_host_platform_device_count={devices}")
+    monkeypatch.setenv("COLUMNS", str(width))
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    pytester.makepyfile(test_wide=SUITE)
+    result = pytester.runpytest_subprocess(
+        "--accel=all", "--accel-bench-budget=0.01", "--accel-report=r.md", "-p", "no:cacheprovider"
+    )
+    section = _accel_section(result.outlines)
+    too_long = [line for line in section if len(line) > width]
+    assert not too_long, "\n".join(too_long)
+    summary = "\n".join(section)
+    report = (pytester.path / "r.md").read_text()
+    for name in (
+        "test_a_matrix_product_with_a_name_long_enough",
+        "test_breaks_on_the_second_device",
+        "test_short",
+    ):
+        assert name in report  # whole ids in the report
+        assert name[:12] in summary  # each test has its rows in the summary, its name shortened if need be
+    assert "shortened_somewhere[16]" in report  # whole ids in the report
+    for index in range(1, devices):
+        assert f"cpu:{index}" in summary and f"cpu:{index}" in report
+    if devices > 1:
+        assert "FAILED" in summary and "FAIL" in report  # the broken device's row says so
+        result.assert_outcomes(passed=4 * devices + 2 * devices - 1, failed=1)
+    else:
+        result.assert_outcomes(passed=6)
