@@ -128,7 +128,9 @@ def test_four_times_slower_fails_the_gate_but_not_the_tests(gate: Gate) -> None:
     result.stdout.fnmatch_lines([f"*{SORT_TEST}*sort*SLOWER (gate)*"])
     result.stdout.no_fnmatch_line("FAILED test_suite.py*")  # no test is reported as failing
     verdict = gate.verdicts()[SORT_TEST]
-    assert verdict["verdict"] == "slower" and verdict["gating"] is True and verdict["ratio"] > 2
+    assert (
+        verdict["verdict"] == "slower" and verdict["gating"] is True and verdict["ratio"] > 1.5
+    )  # 4x nominal; a loaded machine may slow the baseline
 
 
 def test_slower_without_a_threshold_only_reports(gate: Gate) -> None:

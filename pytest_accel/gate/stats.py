@@ -80,7 +80,9 @@ def paired_level_difference(base_logs: list[float], new_logs: list[float]) -> Le
     kept = differences[trimmed : count - trimmed]
     winsorized = [min(max(d, kept[0]), kept[-1]) for d in differences]
     share_kept = len(kept) / count
-    variance = statistics.variance(winsorized) / (share_kept * share_kept * count)
+    # Identical differences (a coarse clock) do not mean an exact change: at least 0.1% per round.
+    spread = max(statistics.variance(winsorized), RESOLUTION**2)
+    variance = spread / (share_kept * share_kept * count)
     return Level(statistics.fmean(kept), variance, float(len(kept) - 1))
 
 
