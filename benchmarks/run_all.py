@@ -17,6 +17,7 @@ SCRIPTS = (
     "bench_overhead.py",
     "bench_compare_cost.py",
     "bench_gpu_timing.py",
+    "bench_gate.py",
 )
 
 

@@ -103,3 +103,21 @@ def test_a_parity_failure_shows_the_users_line_and_the_message(
     assert "1 of 8 elements (12.5%) are off" in failure
     assert "def check(" not in failure and "compare_leaf_maps" not in failure
     assert end - start < 25  # the message, not the plugin's source
+
+
+def test_a_failing_assert_parity_prints_no_line_of_the_plugins_source(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import numpy as np
+        from pytest_accel import assert_parity
+
+        def test_two_results():
+            assert_parity(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.0]))
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert ">       assert_parity(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.5, 3.0]))" in output
+    assert "1 of 3 elements" in output
+    assert "compare_nests" not in output and "def assert_parity" not in output
