@@ -34,6 +34,11 @@ class DeviceRegistry:
     frameworks: dict[str, FrameworkState] = field(default_factory=dict)
     handed: dict[str, Any] | None = None  # under xdist: the controller's discovery (probe.py)
     pin: int | None = None  # --accel-pin-workers: this xdist worker's number
+    left_out: list[str] = field(default_factory=list)  # framework x dtype pairs that cannot exist
+
+    def note_left_out(self, line: str) -> None:
+        if line not in self.left_out:
+            self.left_out.append(line)
 
     def state(self, framework: str) -> FrameworkState:
         if framework not in self.frameworks:
@@ -112,6 +117,7 @@ class DeviceRegistry:
             lines.append(f"{framework} {found.version}: {devices}")
             for kind, reason in found.missing.items():
                 lines.append(f"  {framework} {kind}: not available: {reason}")
+        lines.extend(f"left out (skipped): {line}" for line in self.left_out)
         return lines
 
 

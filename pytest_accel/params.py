@@ -32,11 +32,39 @@ class AccelParam:
         return self.device == self.reference
 
 
-def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str) -> list[Any]:
-    """``pytest.param`` values for every selected combination; unusable ones carry a skip reason."""
+def _dtype_problems(
+    options: TestOptions, registry: DeviceRegistry, test_name: str
+) -> dict[tuple[str, str], str]:
+    """(framework, dtype) pairs a framework cannot give, with the reason; a dtype that no requested
+    framework has is an error for the whole test (the marker asks for something that cannot run)."""
     from pytest_accel.frameworks import load_adapter
 
+    problems: dict[tuple[str, str], str] = {}
+    usable = [f for f in options.frameworks if registry.state(f).discovery is not None]
+    for framework in usable:
+        adapter = load_adapter(framework)
+        for dtype in options.dtypes:
+            try:
+                adapter.dtype(dtype)
+            except ValueError as exc:
+                problems[(framework, dtype)] = str(exc)
+    for dtype in options.dtypes:
+        reasons = [problems[(f, dtype)] for f in usable if (f, dtype) in problems]
+        if usable and len(reasons) == len(usable):
+            raise AccelConfigError(f"{test_name}: dtype {dtype!r}: " + "; ".join(reasons))
+    return problems
+
+
+def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str) -> list[Any]:
+    """``pytest.param`` values for every selected combination; unusable ones carry a skip reason.
+
+    A framework that cannot give one of the dtypes (numpy has no bfloat16) loses only those items: they
+    are skipped with the reason, and the header lists them, while the other frameworks' items run.
+    """
     params: list[Any] = []
+    problems = _dtype_problems(options, registry, test_name)
+    for (framework, dtype), reason in problems.items():
+        registry.note_left_out(f"{framework} x {dtype}: {reason}")
     for framework in options.frameworks:
         state = registry.state(framework)
         if state.discovery is None or state.selection is None:
@@ -46,12 +74,6 @@ def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str)
                 for dtype in options.dtypes
             )
             continue
-        adapter = load_adapter(framework)
-        for dtype in options.dtypes:
-            try:
-                adapter.dtype(dtype)
-            except ValueError as exc:
-                raise AccelConfigError(f"{test_name}: dtype {dtype!r} with {framework}: {exc}") from None
         reference = _reference_device(options, registry, framework, test_name)
         devices = [d for d in state.selection.devices if options.kinds is None or d.kind in options.kinds]
         devices.sort(key=lambda d: d != reference)  # the reference item first: its values get reused
@@ -66,6 +88,12 @@ def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str)
             )
             continue
         for dtype in options.dtypes:
+            if (framework, dtype) in problems:
+                reason = f"left out: {problems[(framework, dtype)]}"
+                params.append(
+                    pytest.param(None, id=f"{framework}-{dtype}", marks=pytest.mark.skip(reason=reason))
+                )
+                continue
             for device in devices:
                 value = AccelParam(framework, device, dtype, reference, options)
                 params.append(pytest.param(value, id=value.id))

@@ -159,3 +159,29 @@ def test_class_level_marker_applies_to_methods(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest("-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*TestOps::test_add[[]numpy-cpu-float32[]] PASSED*"])
+
+
+def test_a_dtype_one_framework_lacks_leaves_out_only_those_items(pytester: pytest.Pytester) -> None:
+    """numpy has no bfloat16: its bfloat16 item is skipped with the reason; torch's and jax's run."""
+    from conftest import HAS_JAX, HAS_TORCH
+
+    if not (HAS_TORCH and HAS_JAX):
+        pytest.skip("needs torch and jax installed")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework=["torch", "jax", "numpy"], dtypes=["float32", "bfloat16"])
+        def test_mix(accel_device):
+            accel_device.check(accel_device.randn(8) * 2)
+        """
+    )
+    result = pytester.runpytest("-rs", "-v")
+    result.assert_outcomes(passed=5, skipped=1)
+    result.stdout.fnmatch_lines(["accel: left out (skipped): numpy x bfloat16: numpy has no bfloat16*"])
+    result.stdout.fnmatch_lines(
+        ["*test_mix[[]numpy-bfloat16[]] SKIPPED*", "SKIPPED*left out: numpy has no bfloat16*"]
+    )
+    for item in ("torch-cpu-bfloat16", "jax-cpu-bfloat16", "numpy-cpu-float32"):
+        result.stdout.fnmatch_lines([f"*test_mix[[]{item}[]] PASSED*"])
+    result.stdout.fnmatch_lines(["  left out (skipped): numpy x bfloat16*"])  # in the summary too
