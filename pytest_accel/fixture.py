@@ -112,6 +112,12 @@ class AccelDevice:
 
     @property
     def xp(self) -> Any:
+        """An Array API standard namespace: one test body written against it runs on every framework."""
+        return self._adapter.array_api_namespace()
+
+    @property
+    def framework_xp(self) -> Any:
+        """The framework's own array module (``torch``, ``jax.numpy``, ``numpy``), with all its extras."""
         return self._adapter.namespace()
 
     @property

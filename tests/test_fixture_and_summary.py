@@ -21,7 +21,7 @@ def test_torch_members_and_asarray_nests(pytester: pytest.Pytester) -> None:
         def test_members(accel_device):
             assert accel_device.name == "cpu" and accel_device.kind == "cpu"
             assert accel_device.framework == "torch" and accel_device.dtype is torch.bfloat16
-            assert accel_device.native == torch.device("cpu") and accel_device.xp is torch
+            assert accel_device.native == torch.device("cpu") and accel_device.framework_xp is torch
             moved = accel_device.asarray(
                 {"w": np.ones((2, 3)), "n": [[1, 2], [3, 4]], "pair": Pair(np.zeros(2), 1.5)}
             )

@@ -107,6 +107,9 @@ class JaxAdapter:
     def namespace(self) -> Any:
         return jnp
 
+    def array_api_namespace(self) -> Any:
+        return jnp  # jax.numpy follows the Array API standard itself (jax >= 0.4.32)
+
     def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
         converted = np.asarray(host, dtype=dtype) if dtype is not None else np.asarray(host)
         return jax.device_put(converted, native)

@@ -39,6 +39,9 @@ class NumpyAdapter:
     def namespace(self) -> Any:
         return np
 
+    def array_api_namespace(self) -> Any:
+        return np  # numpy 2 follows the Array API standard in its main namespace
+
     def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
         return np.array(host, dtype=dtype if dtype is not None else host.dtype, copy=True)
 

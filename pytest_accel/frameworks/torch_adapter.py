@@ -114,6 +114,18 @@ class TorchAdapter:
     def namespace(self) -> Any:
         return torch
 
+    def array_api_namespace(self) -> Any:
+        # torch's own namespace differs from the standard in places (dim= for axis=, no cumulative_sum
+        # in older versions); array-api-compat, the Array API ecosystem's adapter, wraps it.
+        try:
+            import array_api_compat.torch as xp
+        except ImportError:
+            raise ImportError(
+                "accel_device.xp for torch needs array-api-compat: pip install 'pytest-accel[torch]' (or "
+                "pip install array-api-compat); accel_device.framework_xp is torch itself"
+            ) from None
+        return xp
+
     def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
         # Convert on the CPU first so that every device receives bit-identical values.
         tensor = torch.from_numpy(np.ascontiguousarray(host).copy())
