@@ -54,7 +54,7 @@ def speedup_interval(reference: BenchResult, device: BenchResult) -> tuple[float
 def _ratio(value: float) -> str:
     if not math.isfinite(value):
         return "?"
-    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+    return f"{value:.2g}" if value < 100 else f"{value:.0f}"  # two digits: an interval says the rest
 
 
 def speedup_cell(reference: BenchResult, device: BenchResult) -> str:
@@ -80,7 +80,7 @@ def parity_cell(record: ItemRecord) -> str:
         return "-"
     worst = record.worst_headroom()
     if any(not c.passed for c in record.checks):
-        return f"FAIL {worst:.3g}" if worst is not None and math.isfinite(worst) else "FAIL"
+        return f"FAIL {worst:.2g}" if worst is not None and math.isfinite(worst) else "FAIL"
     return f"{worst:.2f}" if worst is not None else "ok"
 
 
