@@ -12,7 +12,12 @@ import importlib.util
 
 import pytest
 
-FRAMEWORKS = [name for name in ("torch", "jax", "numpy") if importlib.util.find_spec(name)]
+# torch follows the standard through array-api-compat (the torch extra installs it).
+FRAMEWORKS = [
+    name
+    for name in ("torch", "jax", "numpy")
+    if importlib.util.find_spec(name) and (name != "torch" or importlib.util.find_spec("array_api_compat"))
+]
 # bfloat16 only where a framework that has it is installed (with numpy alone it could run nowhere).
 DTYPES = ["float32", "bfloat16"] if set(FRAMEWORKS) & {"torch", "jax"} else ["float32"]
 pytestmark = pytest.mark.accel(framework=FRAMEWORKS, dtypes=DTYPES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -12,6 +13,11 @@ import pytest
 
 from pytest_accel.plots import PlotError, draw_charts, safe_name
 from pytest_accel.results_file import assemble_document, save_atomically
+
+# matplotlib comes with the plot and test extras (CI has it); a machine without the registry may lack it.
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None, reason="matplotlib (the plot extra) is not installed"
+)
 
 SAFE = re.compile(r"^[A-Za-z0-9._-]+\.svg$")
 
@@ -57,6 +63,7 @@ def _assert_svgs(paths: list[Path]) -> None:
         _svg_text(path)
 
 
+@needs_matplotlib
 def test_charts_of_a_run_and_of_a_comparison(tmp_path: Path) -> None:
     odd = "t.py::test_odd[a/b:c*d?]"
     base = [_result(odd, "cpu", 1e-3, True), _result(odd, "cpu:1", 5e-4, False)]
@@ -98,6 +105,7 @@ def test_without_matplotlib_the_message_names_the_extra(
         draw_charts([], tmp_path)
 
 
+@needs_matplotlib
 def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two_jax_devices) -> None:
     pytester.makepyfile(
         """
@@ -120,6 +128,7 @@ def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two
     _assert_svgs(paths)
 
 
+@needs_matplotlib
 def test_plot_command_from_saved_files(tmp_path: Path) -> None:
     base = tmp_path / "base.json"
     new = tmp_path / "new.json"
@@ -162,6 +171,7 @@ def test_plot_command_from_saved_files(tmp_path: Path) -> None:
     assert missing.returncode == 4 and "nope.json" in missing.stderr and "Traceback" not in missing.stderr
 
 
+@needs_matplotlib
 def test_plot_command_on_a_file_from_a_gpu_machine_works_without_the_gpu(tmp_path: Path) -> None:
     """A results file saved on an H200 machine (torch cpu and cuda:0) is drawn here, with no GPU."""
     fixture = Path(__file__).parent / "data" / "h200_results.json"
