@@ -59,6 +59,7 @@ def repo(tmp_path: Path) -> Path:
     set_reps(root, 4)
     (root / "tests" / "test_mylib.py").write_text(TEST_FILE)
     (root / "pytest.ini").write_text("[pytest]\n")
+    (root / ".gitignore").write_text("__pycache__/\n")  # as any project has: running tests writes them
     git(root, "init", "-q")
     git(root, "config", "user.name", "Duet Test")
     git(root, "config", "user.email", "duet@example.invalid")

@@ -118,7 +118,8 @@ def test_xdist_gives_the_serial_rows_file_and_report(suite: pytest.Pytester, dis
     serial, serial_doc, serial_md = _run(suite, "serial")
     parallel, parallel_doc, parallel_md = _run(suite, "parallel", "-n", "2", f"--dist={dist}")
     assert parallel.parseoutcomes() == serial.parseoutcomes()
-    assert serial.parseoutcomes().get("failed", 0) >= 1  # parity failures fail the same way
+    if HAS_JAX:  # a second device (JAX's forced CPU) exists: its parity failure must agree
+        assert serial.parseoutcomes().get("failed", 0) >= 1
     assert _summary_rows(parallel.stdout.str()) == _summary_rows(serial.stdout.str())
     assert _without_timings(parallel_doc) == _without_timings(serial_doc)
     assert parallel_doc["machines"] == serial_doc["machines"]
