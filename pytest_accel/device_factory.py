@@ -59,7 +59,7 @@ def make_item_device(item: pytest.Item, param: AccelParam, state: SessionState) 
         hardware=param.device.hardware,
         dtype=param.dtype,
         is_reference=param.is_reference,
-        reference_device=param.reference.name,
+        reference_device=_reference_label(param),
         fail_slower=param.options.fail_slower,
     )
     info = _device_of_this_worker(state, param, record, getattr(item.config, "workerinput", None))
@@ -131,6 +131,13 @@ def gate_lookup(state: SessionState, record: ItemRecord, budget_s: float) -> Cal
     return lookup
 
 
+def _reference_label(param: AccelParam) -> str:
+    """'cpu' for the item's own framework; 'numpy cpu' when the reference is another framework's."""
+    if param.reference.framework != param.framework:
+        return f"{param.reference.framework} {param.reference.name}"
+    return param.reference.name
+
+
 def _framework_version(framework: str) -> str:
     import importlib
 
@@ -138,7 +145,9 @@ def _framework_version(framework: str) -> str:
 
 
 def _cache_key(item: pytest.Item, param: AccelParam, kind: str = "reference") -> tuple[Any, ...]:
-    return (item_test_key(item, param), param.framework, param.dtype, param.reference.name, kind)
+    # Keyed by the reference's framework: with a cross-framework reference, torch's and jax's items
+    # reuse the one numpy reference pass.
+    return (item_test_key(item, param), param.reference.framework, param.dtype, param.reference.name, kind)
 
 
 def _cache(state: SessionState) -> ReferenceCache:
@@ -155,7 +164,7 @@ def reference_checks_for(item: pytest.Function, state: SessionState) -> list[Rec
     if cached is not None:
         return cached
     reference = AccelDevice(
-        adapter=load_adapter(param.framework),
+        adapter=load_adapter(param.reference.framework),
         info=param.reference,
         dtype_name=param.dtype,
         options=param.options,
@@ -173,7 +182,8 @@ def remember_reference_checks(item: pytest.Function, state: SessionState, device
     """After a reference item passed its body, keep its checks for the other devices' items."""
     param = item.stash[PARAM_KEY]
     selection = state.registry.state(param.framework).selection
-    if selection is None or len(selection.devices) < 2:
+    cross_framework = len(param.options.frameworks) > 1 and ":" not in param.options.reference.strip("cpu")
+    if not cross_framework and (selection is None or len(selection.devices) < 2):
         return  # no other device of this framework runs in this session: nothing would reuse them
     _cache(state).put(_cache_key(item, param), list(device.recorded))
 

@@ -63,6 +63,18 @@ def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str)
     """
     params: list[Any] = []
     problems = _dtype_problems(options, registry, test_name)
+    reference_framework, _ = split_reference(options.reference)
+    if reference_framework is not None and reference_framework not in options.frameworks:
+        raise AccelConfigError(
+            f"{test_name}: reference={options.reference!r} names {reference_framework}, which is not among "
+            f"the test's frameworks ({', '.join(options.frameworks)}); add it to framework=[...]"
+        )
+    if reference_framework is not None:
+        for (framework, dtype), reason in list(problems.items()):
+            if framework == reference_framework:
+                for other in options.frameworks:
+                    why = f"the reference framework {reference_framework} cannot give it ({reason})"
+                    problems.setdefault((other, dtype), why)
     for (framework, dtype), reason in problems.items():
         registry.note_left_out(f"{framework} x {dtype}: {reason}")
     for framework in options.frameworks:
@@ -100,11 +112,29 @@ def build_params(options: TestOptions, registry: DeviceRegistry, test_name: str)
     return params
 
 
+def split_reference(text: str) -> tuple[str | None, str]:
+    """'numpy' -> ('numpy', 'cpu'); 'torch:cuda' -> ('torch', 'cuda'); 'cuda:1' -> (None, 'cuda:1')."""
+    from pytest_accel.frameworks import KNOWN_FRAMEWORKS
+
+    head, _, rest = text.partition(":")
+    if head.strip().lower() in KNOWN_FRAMEWORKS:
+        return head.strip().lower(), (rest.strip() or "cpu")
+    return None, text
+
+
 def _reference_device(
     options: TestOptions, registry: DeviceRegistry, framework: str, test_name: str
 ) -> DeviceInfo:
+    other, device = split_reference(options.reference)
+    if other is not None:
+        framework = other  # cross-framework parity: every framework's items compare with this one's
+        if registry.state(other).discovery is None:
+            raise AccelConfigError(
+                f"{test_name}: reference={options.reference!r}: {other} is not usable here "
+                f"({registry.state(other).unavailable})"
+            )
     try:
-        found = registry.find(framework, options.reference)
+        found = registry.find(framework, device)
     except AccelConfigError as exc:
         raise AccelConfigError(f"{test_name}: reference={options.reference!r}: {exc}") from None
     if found is None:

@@ -1,0 +1,105 @@
+"""Cross-framework parity: reference="numpy" makes torch's and jax's items compare with numpy's results
+for the same test, inputs and dtype, so a multi-framework test proves the frameworks agree."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from conftest import HAS_JAX, HAS_TORCH
+
+pytestmark = pytest.mark.skipif(
+    not (HAS_TORCH and HAS_JAX and importlib.util.find_spec("array_api_compat")),
+    reason="needs torch, jax and array-api-compat (the all extra)",
+)
+
+COMMON_OPS = """
+import pytest
+
+@pytest.mark.accel(framework=["torch", "jax", "numpy"], reference="numpy")
+@pytest.mark.parametrize("op", ["matmul", "softmax", "sum", "cumsum"])
+def test_ops(accel_device, op):
+    xp = accel_device.xp
+    a, b = accel_device.randn(32, 48), accel_device.randn(48, 16)
+    if op == "matmul":
+        out = xp.matmul(a, b)
+    elif op == "softmax":
+        e = xp.exp(a - xp.max(a, axis=-1, keepdims=True))
+        out = e / xp.sum(e, axis=-1, keepdims=True)
+    elif op == "sum":
+        out = xp.sum(a, axis=0)
+    else:
+        out = xp.cumulative_sum(xp.reshape(a, (-1,)))
+    accel_device.check(out)
+"""
+
+JAX_ONLY_BUG = """
+import pytest
+
+@pytest.mark.accel(framework=["torch", "jax", "numpy"], reference="numpy")
+def test_scaled(accel_device):
+    out = accel_device.randn(64) * 2
+    if accel_device.framework == "jax":
+        out = out + 1e-3  # a bug only jax's code path has
+    accel_device.check(out, name="scaled")
+"""
+
+
+def test_three_frameworks_agree_on_common_ops_at_default_tolerances(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(COMMON_OPS)
+    result = pytester.runpytest("--accel-no-bench", "-v")
+    result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["*test_ops[[]torch-cpu-float32-matmul[]] PASSED*"])
+
+
+def test_a_jax_only_bug_fails_naming_both_frameworks(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(JAX_ONLY_BUG)
+    result = pytester.runpytest("--accel-no-bench")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*parity failed on jax cpu (float32) against the reference numpy cpu, check 'scaled'*"]
+    )
+    result.stdout.fnmatch_lines(["FAILED *test_scaled[[]jax-cpu-float32[]]*"])
+
+
+def test_the_cross_framework_reference_works_alone_and_under_xdist(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(JAX_ONLY_BUG)
+    alone = pytester.runpytest("--accel-no-bench", "-k", "jax")  # numpy's item deselected: a hidden pass
+    alone.assert_outcomes(failed=1)
+    alone.stdout.fnmatch_lines(["*against the reference numpy cpu*"])
+    parallel = pytester.runpytest_subprocess("--accel-no-bench", "-n", "2")
+    parallel.assert_outcomes(passed=2, failed=1)
+
+
+def test_a_reference_framework_outside_the_test_is_a_collection_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework=["torch", "jax"], reference="numpy")
+        def test_x(accel_device):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["*reference='numpy' names numpy, which is not among the test's frameworks*"])
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+
+
+def test_dtypes_the_reference_framework_lacks_are_left_out(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(
+            framework=["torch", "jax", "numpy"], dtypes=["float32", "bfloat16"], reference="numpy"
+        )
+        def test_x(accel_device):
+            accel_device.check(accel_device.randn(8) * 3)
+        """
+    )
+    result = pytester.runpytest("--accel-no-bench", "-rs")
+    result.assert_outcomes(passed=3, skipped=3)
+    result.stdout.fnmatch_lines(
+        ["*left out: the reference framework numpy cannot give it (numpy has no bfloat16*"]
+    )
