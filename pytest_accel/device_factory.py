@@ -181,10 +181,12 @@ def reference_checks_for(item: pytest.Function, state: SessionState) -> list[Rec
 def remember_reference_checks(item: pytest.Function, state: SessionState, device: AccelDevice) -> None:
     """After a reference item passed its body, keep its checks for the other devices' items."""
     param = item.stash[PARAM_KEY]
+    from pytest_accel.params import split_reference
+
     selection = state.registry.state(param.framework).selection
-    cross_framework = len(param.options.frameworks) > 1 and ":" not in param.options.reference.strip("cpu")
+    cross_framework = split_reference(param.options.reference)[0] is not None
     if not cross_framework and (selection is None or len(selection.devices) < 2):
-        return  # no other device of this framework runs in this session: nothing would reuse them
+        return  # no other device (or framework) compares with it in this session: nothing would reuse them
     _cache(state).put(_cache_key(item, param), list(device.recorded))
 
 

@@ -121,6 +121,11 @@ class DeviceRegistry:
         return lines
 
 
+def worker_number(workerid: object) -> int:
+    """'gw3' -> 3: pytest-xdist's worker ids."""
+    return int(str(workerid).removeprefix("gw") or 0)
+
+
 def _pin(state: FrameworkState, worker: int) -> None:
     """Worker i of n runs every item of a kind with several devices on device i mod n of that kind.
 

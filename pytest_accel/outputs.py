@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pytest_accel.saving import current_document
 from pytest_accel.session_state import SessionState
 from pytest_accel.units import display_path
 
@@ -22,13 +21,13 @@ def gate_config(state: SessionState) -> Any:
     )
 
 
-def finish_outputs(state: SessionState) -> tuple[Any, list[str], bool]:
-    """Compare with the baseline (compare mode), write reports, append the step summary.
+def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, list[str], bool]:
+    """Compare ``document`` (this run's results) with the baseline in compare mode, write reports and
+    charts, append the step summary.
 
-    Returns the gate report (or None), lines for the terminal, and whether every report was written.
+    Returns the gate report (or None), lines for the terminal, and whether every output was written.
     """
     settings = state.settings
-    document = current_document(state)
     gate = None
     if state.baseline is not None:
         from pytest_accel.gate.comparison import compare_documents

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.devices import DeviceRegistry
+from pytest_accel.devices import DeviceRegistry, worker_number
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.markers import MARKER_HELP, read_marker
 from pytest_accel.options import add_options, read_settings
@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if handed is not None:
         state.registry.handed = handed  # an xdist worker: the controller decided the devices
     if settings.pin_workers and hasattr(config, "workerinput"):
-        state.registry.pin = int(str(config.workerinput["workerid"]).removeprefix("gw") or 0)
+        state.registry.pin = worker_number(config.workerinput["workerid"])
     if settings.compare_path is not None and not getattr(config.option, "help", False):
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
@@ -229,14 +229,6 @@ def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.Tes
         _state(item.config).broken_devices[(fault.framework, fault.device)] = fault.to_dict()
 
 
-def _stopped_early(session: pytest.Session, exitstatus: int) -> bool:
-    return bool(session.shouldstop) or exitstatus in (
-        pytest.ExitCode.INTERRUPTED,
-        pytest.ExitCode.INTERNAL_ERROR,
-        pytest.ExitCode.USAGE_ERROR,
-    )
-
-
 class SummaryCollector:
     """Per-session plugin object: gathers the records that reports carry and prints the summary.
 
@@ -247,17 +239,22 @@ class SummaryCollector:
         self.state = state
         self.absent_on_workers: list[str] = []
         self.handed: dict[str, Any] | None = None
-        self.probe_problem = ""
+        self.probed = False
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         """xdist controller: probe the devices once (in a subprocess) and hand them to every worker."""
-        if self.handed is None:
+        if not self.probed:
             from pytest_accel.probe import installed_frameworks, probe_in_subprocess
 
-            self.handed, self.probe_problem = probe_in_subprocess(installed_frameworks())
+            self.probed = True
+            self.handed, problem = probe_in_subprocess(installed_frameworks())
             if self.handed is not None:
                 self.state.registry.handed = self.handed
+            else:  # the workers probe for themselves; xdist still checks that they collect alike
+                reporter = node.config.pluginmanager.get_plugin("terminalreporter")
+                if reporter is not None:
+                    reporter.write_line(f"accel: {problem}; each worker probes its devices itself")
         if self.handed is not None:
             node.workerinput["accel_devices"] = self.handed
             if self.state.settings.pin_workers:
@@ -267,7 +264,7 @@ class SummaryCollector:
         """The header says which worker has which device; the saved file keeps it."""
         worker = str(node.workerinput.get("workerid", node.gateway.id))
         registry = DeviceRegistry(self.state.settings.spec, handed=self.handed)
-        registry.pin = int(worker.removeprefix("gw") or 0)
+        registry.pin = worker_number(worker)
         for framework in self.handed or {}:
             registry.state(framework)
         lines = registry.pinned_lines()
@@ -298,18 +295,20 @@ class SummaryCollector:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if hasattr(session.config, "workerinput") or self.state.duet_worker:
             return
-        self.notes: list[str] = []
-        if self.state.settings.save_path is not None:
-            from pytest_accel.saving import save_run
+        from pytest_accel.saving import current_document, save_run, stopped_early
 
-            note, saved = save_run(self.state, session, exitstatus)
+        self.notes: list[str] = []
+        # Built once: the machine fingerprint behind it may ask nvidia-smi.
+        document = current_document(self.state) if self.state.records else None
+        if self.state.settings.save_path is not None:
+            note, saved = save_run(self.state, session, exitstatus, document)
             self.notes.append(note)
             if not saved:
                 self._fail_if_ok(session)  # CI must not pass without its file
-        if self.state.records and not _stopped_early(session, exitstatus):
+        if document is not None and not stopped_early(session, exitstatus):
             from pytest_accel.outputs import finish_outputs
 
-            self.gate, notes, ok = finish_outputs(self.state)
+            self.gate, notes, ok = finish_outputs(self.state, document)
             self.notes.extend(notes)
             if not ok or (self.gate is not None and self.gate.failed):
                 self._fail_if_ok(session)
@@ -326,14 +325,14 @@ class SummaryCollector:
             for note in notes:
                 terminalreporter.write_line(note)
             return
-        from pytest_accel.report import render_summary
+        from pytest_accel.report import DEFAULT_WIDTH, render_summary
         from pytest_accel.results import ItemRecord
 
         records = [ItemRecord.from_dict(data) for data in self.state.records]
         terminalreporter.section("accel")
         lines = self.state.registry.header_lines()
         width = getattr(terminalreporter, "_tw", None)
-        width = getattr(width, "fullwidth", 0) or 120  # pytest's terminal width ($COLUMNS in CI)
+        width = getattr(width, "fullwidth", 0) or DEFAULT_WIDTH  # pytest's terminal width ($COLUMNS in CI)
         verbose = config.get_verbosity() > 0
         terminalreporter.write_line(render_summary(records, lines, width=width, verbose=verbose))
         gate = getattr(self, "gate", None)

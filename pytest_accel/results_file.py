@@ -36,15 +36,16 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def check_writable(path: Path) -> None:
-    """Fail before the run, not after it, when the results could not be saved."""
+def check_writable(path: Path, option: str = "--accel-save=") -> None:
+    """Fail before the work, not after it, when a results file could not be written there."""
     folder = path.parent if str(path.parent) else Path(".")
+    where = f"{option}{path}"
     if path.is_dir():
-        raise ResultsFileError(f"--accel-save={path}: that is a folder; name a file such as results.json")
+        raise ResultsFileError(f"{where}: that is a folder; name a file such as results.json")
     if not folder.is_dir():
-        raise ResultsFileError(f"--accel-save={path}: the folder {folder} does not exist; create it first")
+        raise ResultsFileError(f"{where}: the folder {folder} does not exist; create it first")
     if not os.access(folder, os.W_OK):
-        raise ResultsFileError(f"--accel-save={path}: the folder {folder} is not writable")
+        raise ResultsFileError(f"{where}: the folder {folder} is not writable")
 
 
 def machine_fingerprint(records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -36,22 +36,29 @@ def current_document(state: SessionState) -> dict[str, Any]:
     return document
 
 
-def save_run(state: SessionState, session: pytest.Session, exitstatus: int) -> tuple[str, bool]:
-    """Save the run's records unless it stopped early; return a line for the terminal, and success."""
-    assert state.settings.save_path is not None
-    path = display_path(state.settings.save_path)
-    stopped_early = bool(session.shouldstop) or exitstatus in (
+def stopped_early(session: pytest.Session, exitstatus: int) -> bool:
+    """Ctrl-C, -x, an internal or usage error: the run's results are partial, nothing is saved or judged."""
+    return bool(session.shouldstop) or exitstatus in (
         pytest.ExitCode.INTERRUPTED,
         pytest.ExitCode.INTERNAL_ERROR,
         pytest.ExitCode.USAGE_ERROR,
     )
-    if stopped_early:
+
+
+def save_run(
+    state: SessionState, session: pytest.Session, exitstatus: int, document: dict[str, Any] | None
+) -> tuple[str, bool]:
+    """Save ``document`` (this run's results) unless the run stopped early; a line for the terminal, and
+    success."""
+    assert state.settings.save_path is not None
+    path = display_path(state.settings.save_path)
+    if stopped_early(session, exitstatus):
         note = f"accel: results NOT saved to {path}: the run stopped early; an existing file is left as is"
         return note, True
-    if not state.records:
+    if document is None:
         return f"accel: results NOT saved to {path}: no accel test ran", True
     try:
-        save_atomically(state.settings.save_path, current_document(state))
+        save_atomically(state.settings.save_path, document)
     except OSError as exc:
         return f"accel: results NOT saved to {path}: {exc}", False
     return f"accel: results of {len(state.records)} items saved to {path}", True

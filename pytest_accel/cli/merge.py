@@ -17,11 +17,12 @@ MAX_LISTED_CONFLICTS = 10
 
 def check_output_path(path: Path) -> None:
     """Fail before reading anything when the merged file could not be written."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UsageError(f"-o {path}: that is a folder; name a file such as all.json")
-    if not folder.is_dir():
-        raise UsageError(f"-o {path}: the folder {folder} does not exist; create it first")
+    from pytest_accel.results_file import ResultsFileError, check_writable
+
+    try:
+        check_writable(path, option="-o ")
+    except ResultsFileError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _merge_machines(documents: list[tuple[Path, dict[str, Any]]]) -> dict[str, dict[str, Any]]:

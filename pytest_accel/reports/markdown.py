@@ -242,32 +242,6 @@ def gate_sections(gate: GateReport) -> list[str]:
 # -- the results ---------------------------------------------------------------------------------------
 
 
-def parity_text(result: dict[str, Any]) -> str:
-    """Like the terminal summary's parity column, from a saved result dict."""
-    checks = [c for c in result.get("checks") or [] if isinstance(c, dict)]
-    if not checks:
-        return "-"
-    if result.get("is_reference"):
-        return "reference"
-    headrooms = [
-        c["headroom"]
-        for c in checks
-        if isinstance(c.get("headroom"), (int, float)) and math.isfinite(c["headroom"])
-    ]
-    worst = max(headrooms) if headrooms else None
-    if any(not c.get("passed", True) for c in checks):
-        return f"FAIL ({worst:.3g}x allowed)" if worst is not None else "FAIL"
-    return f"ok ({worst:.2f})" if worst is not None else "ok"
-
-
-def _median_text(bench: dict[str, Any]) -> str:
-    median, iqr = bench.get("median_s"), bench.get("iqr_s")
-    text = seconds_cell(median)
-    if text != "-" and isinstance(iqr, (int, float)) and math.isfinite(iqr):
-        text += f" ±{50 * iqr / median:.1f}%"
-    return text
-
-
 def result_table(results: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """The terminal summary's side-by-side layout (one row per test x dtype x bench, a column group per
     device), in one table: a pull-request comment scrolls sideways instead of wrapping."""
