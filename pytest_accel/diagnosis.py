@@ -1,9 +1,13 @@
-"""Explanations of a float mismatch: reduced-precision arithmetic (TF32, bfloat16), NaN and Inf."""
+"""Explanations of a float mismatch: TF32 arithmetic, values rounded through a narrower format
+(bfloat16, float16, float8), a systematic scale or offset, NaN and Inf."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from pytest_accel.float_formats import FORMATS
 from pytest_accel.leaves import HostLeaf
 from pytest_accel.tolerances import Tolerance
 
@@ -40,14 +44,79 @@ def _nan_inf_lines(a: np.ndarray, r: np.ndarray) -> list[str]:
     return lines
 
 
-def _looks_bfloat16_rounded(a: np.ndarray, r: np.ndarray) -> bool:
-    """True when every finite actual value fits bfloat16 and the reference's values do not."""
-    if a.dtype != np.float32 or a.size < 8:
-        return False
-    finite = np.isfinite(a)
-    low_bits_a = a[finite].view(np.uint32) & 0xFFFF
-    low_bits_r = r[np.isfinite(r)].view(np.uint32) & 0xFFFF
-    return bool(np.all(low_bits_a == 0)) and bool(np.mean(low_bits_r == 0) < 0.5)
+# Formats a result may have been rounded through by mistake (autocast left on, a narrower kernel or
+# cache picked), coarsest first, with the dtypes whose results they can spoil.
+ROUNDED_THROUGH = {
+    "float8_e5m2": ("float32", "float16", "bfloat16"),
+    "float8_e4m3fn": ("float32", "float16", "bfloat16"),
+    "bfloat16": ("float32", "float16"),
+    "float16": ("float32",),
+}
+# A difference that a scale and an offset explain this well is a systematic defect, not rounding.
+SYSTEMATIC_SHARE = 0.9
+MIN_ELEMENTS = 16
+
+
+def _rounded_through(a: np.ndarray, r: np.ndarray, dtype: str) -> str | None:
+    """The coarsest format every finite actual value fits while most reference values do not."""
+    if a.size < 8 or np.iscomplexobj(a):
+        return None
+    finite_a, finite_r = a[np.isfinite(a)], r[np.isfinite(r)]
+    for name, spoils in ROUNDED_THROUGH.items():
+        fits = dtype in spoils and bool(FORMATS[name].holds(finite_a).all())
+        if fits and np.mean(FORMATS[name].holds(finite_r)) < 0.5:
+            return name
+    return None
+
+
+def _systematic_line(a: np.ndarray, r: np.ndarray) -> str | None:
+    """Say so when ``actual - reference`` is mostly a scale and an offset (a wrong constant, a
+    missing term): rounding differences, TF32's included, are not explained by either."""
+    if np.iscomplexobj(a) or np.iscomplexobj(r):
+        return None
+    both = np.isfinite(a) & np.isfinite(r)
+    if int(both.sum()) < MIN_ELEMENTS:
+        return None
+    x = r[both].astype(np.float64)
+    d = a[both].astype(np.float64) - x
+    total = float(np.sum(d * d))
+    if total == 0.0:
+        return None
+    design = np.stack([np.ones_like(x), x], axis=1)
+    (offset, slope), *_ = np.linalg.lstsq(design, d, rcond=None)
+    residual = float(np.sum((d - offset - slope * x) ** 2))
+    if residual > (1.0 - SYSTEMATIC_SHARE) * total:
+        return None
+    rms_d = math.sqrt(total / d.size)
+    with_scale = abs(slope) * math.sqrt(float(np.mean(x * x))) >= 0.1 * rms_d
+    fit = f"{1.0 + slope:.7g} x reference" if with_scale else "reference"
+    if abs(offset) >= 0.1 * rms_d:
+        fit += f" {'+' if offset > 0 else '-'} {abs(offset):.3g}"
+    return (
+        f"diagnosis: the difference is systematic, not rounding: actual = {fit} accounts for "
+        f"{100.0 * (1.0 - residual / total):.0f}% of it (a wrong scale or offset)"
+    )
+
+
+def _tf32_line(
+    actual: HostLeaf, expected: HostLeaf, a: np.ndarray, r: np.ndarray, scale: float
+) -> str | None:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative = np.abs(a - r) / (np.abs(r) + scale)
+    worst = float(np.nanmax(relative)) if relative.size else 0.0
+    typical = float(np.nanmedian(relative)) if relative.size else 0.0
+    # TF32 spreads its error over the whole result: one bad element, or a few values, is not TF32.
+    spread_out = relative.size >= MIN_ELEMENTS and typical >= TF32_UNIT / 64
+    if not (TF32_UNIT / 8 < worst <= 64 * TF32_UNIT and spread_out):
+        return None
+    framework = actual.framework if actual.framework in TF32_SWITCHES else expected.framework
+    switch = TF32_SWITCHES.get(framework, " / ".join(TF32_SWITCHES.values()))
+    return (
+        f"diagnosis: this float32 mismatch (worst {worst:.2g} of the result's scale) fits TF32 "
+        f"precision (10-bit mantissa): the device probably ran float32 matmul or convolution "
+        f"in TF32. To compute in full float32 set {switch}; to accept TF32-level parity on "
+        f"purpose, mark the test @pytest.mark.accel(tf32=True)"
+    )
 
 
 def diagnose_float_mismatch(
@@ -60,30 +129,23 @@ def diagnose_float_mismatch(
 ) -> list[str]:
     """Lines that say what the mismatch looks like, when a known cause fits it."""
     lines = _nan_inf_lines(a, r)
-    if lines or expected.dtype not in ("float32", "complex64"):
+    if lines:
         return lines
     # The shape of an error shows in a sample as well as in the whole: large results are read on an
     # evenly strided sample, so a failing comparison of 10^7 elements stays cheap.
     step = max(1, a.size // SAMPLE_SIZE)
     a, r = a.reshape(-1)[::step], r.reshape(-1)[::step]
-    if _looks_bfloat16_rounded(a, r):
+    rounded = _rounded_through(a, r, expected.dtype)
+    if rounded is not None:
         return [
-            "diagnosis: every actual value is exactly representable in bfloat16 and the reference's "
-            "are not: the result looks computed in or rounded through bfloat16"
+            f"diagnosis: every actual value is exactly representable in {rounded} and the reference's "
+            f"are not: the result looks computed in or rounded through {rounded}"
         ]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        relative = np.abs(a - r) / (np.abs(r) + scale)
-    worst = float(np.nanmax(relative)) if relative.size else 0.0
-    typical = float(np.nanmedian(relative)) if relative.size else 0.0
-    # TF32 spreads its error over the whole result: one bad element, or a few values, is not TF32.
-    spread_out = relative.size >= 16 and typical >= TF32_UNIT / 64
-    if TF32_UNIT / 8 < worst <= 64 * TF32_UNIT and spread_out:
-        framework = actual.framework if actual.framework in TF32_SWITCHES else expected.framework
-        switch = TF32_SWITCHES.get(framework, " / ".join(TF32_SWITCHES.values()))
-        lines.append(
-            f"diagnosis: this float32 mismatch (worst {worst:.2g} of the result's scale) fits TF32 "
-            f"precision (10-bit mantissa): the device probably ran float32 matmul or convolution "
-            f"in TF32. To compute in full float32 set {switch}; to accept TF32-level parity on "
-            f"purpose, mark the test @pytest.mark.accel(tf32=True)"
-        )
-    return lines
+    systematic = _systematic_line(a, r)
+    if systematic is not None:
+        return [systematic]
+    if expected.dtype in ("float32", "complex64"):
+        tf32 = _tf32_line(actual, expected, a, r, scale)
+        if tf32 is not None:
+            return [tf32]
+    return []

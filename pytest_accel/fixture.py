@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from pytest_accel.errors import CheckSequenceError, ParityError
-from pytest_accel.frameworks.base import Adapter, DeviceInfo, host_dtype_for, round_host
+from pytest_accel.float_formats import FLOAT8_DTYPES, FORMATS
+from pytest_accel.frameworks.base import Adapter, DeviceInfo, host_dtype_for, host_float32, round_host
 from pytest_accel.leaves import HostLeaf, flatten
 from pytest_accel.markers import TestOptions
 from pytest_accel.oracle import accuracy_verdict, nest_error
@@ -142,13 +143,17 @@ class AccelDevice:
         return self.dtype_name if self.dtype_name.startswith(("float", "bfloat", "complex")) else "float32"
 
     def _from_host(self, host: np.ndarray, dtype_name: str) -> Any:
+        __tracebackhide__ = True
         if self._input_dtype is not None:
             host = round_host(host, self._input_dtype)
         host = np.asarray(host, dtype=host_dtype_for(dtype_name))
+        if dtype_name in FLOAT8_DTYPES:
+            host = _rounded_to_float8(host, dtype_name)
         return self._adapter.from_host(host, self._native, self._adapter.dtype(dtype_name))
 
     def asarray(self, value: Any) -> Any:
         """Host data (numpy, scalars, nested lists/tuples/dicts) onto this device, floats in ``dtype``."""
+        __tracebackhide__ = True  # a bad value is the test's: show its line, not the plugin's
         if isinstance(value, Mapping):
             return {key: self.asarray(child) for key, child in value.items()}
         if isinstance(value, (list, tuple)) and _holds_containers_or_arrays(value):
@@ -158,7 +163,7 @@ class AccelDevice:
             return type(value)(converted)
         if self._adapter.is_array(value):
             value = self._adapter.to_host(value)
-        host = np.asarray(value)
+        host = host_float32(np.asarray(value))
         if host.dtype.kind in "fc":
             target = self._float_dtype_name()
             if host.dtype.kind == "c" and not target.startswith("complex"):
@@ -176,6 +181,7 @@ class AccelDevice:
 
     def randn(self, *shape: Any) -> Any:
         """Standard normal values, drawn on the host from the test's seed: identical on every device."""
+        __tracebackhide__ = True
         dims = self._shape(shape)
         target = self._float_dtype_name()
         values = self._rng.standard_normal(dims)
@@ -185,6 +191,7 @@ class AccelDevice:
 
     def rand(self, *shape: Any) -> Any:
         """Uniform values in [0, 1), seeded like ``randn``."""
+        __tracebackhide__ = True
         return self._from_host(self._rng.random(self._shape(shape)), self._float_dtype_name())
 
     def randint(self, low: int, high: int | None = None, size: Any = ()) -> Any:
@@ -340,6 +347,25 @@ def _check_arguments(name: Any, rtol: Any, atol: Any) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise TypeError(f"accel_device.check(..., {label}={value!r}): {label} must be a number >= 0")
+
+
+def _rounded_to_float8(host: np.ndarray, dtype_name: str) -> np.ndarray:
+    """Float8 values rounded here, on the host, so that every framework gets the same bits: torch
+    saturates float8_e4m3fn where JAX makes NaN. Values beyond the format's range are the test's to
+    scale, as float8 data is scaled in practice."""
+    __tracebackhide__ = True
+    fmt = FORMATS[dtype_name]
+    with np.errstate(invalid="ignore"):
+        rounded = fmt.round(host)
+    lost = np.isnan(rounded) & ~np.isnan(host)
+    if lost.any():
+        largest = float(np.nanmax(np.abs(host[lost])))
+        raise ValueError(
+            f"{lost.sum()} value(s) up to {largest:.6g} lie beyond {dtype_name}'s largest finite value "
+            f"{fmt.max_finite:g}, and {dtype_name} has no Inf: scale the data into range first "
+            "(float8 tensors are stored with a scale factor)"
+        )
+    return rounded.astype(np.float32)
 
 
 def _holds_containers_or_arrays(values: list[Any] | tuple[Any, ...]) -> bool:

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from pytest_accel.error_kernels import host_copy
+from pytest_accel.float_formats import unit_roundoff
 from pytest_accel.leaves import HostLeaf
 
 # A device fails when its error exceeds this multiple of the reference's error (or of the floor):
@@ -18,14 +19,6 @@ from pytest_accel.leaves import HostLeaf
 ACCURACY_FACTOR = 4.0
 # Errors below this many unit roundoffs of the dtype are never "much less accurate".
 FLOOR_UNITS = 8.0
-UNIT_ROUNDOFF = {
-    "float64": 2.0**-53,
-    "complex128": 2.0**-53,
-    "float32": 2.0**-24,
-    "complex64": 2.0**-24,
-    "float16": 2.0**-11,
-    "bfloat16": 2.0**-8,
-}
 
 
 def leaf_error(actual: HostLeaf | None, oracle: HostLeaf | None) -> float:
@@ -59,7 +52,7 @@ def nest_error(actual: dict[str, HostLeaf | None], oracle: dict[str, HostLeaf | 
 
 def accuracy_verdict(dtype: str, device_error: float, reference_error: float) -> str | None:
     """None when the device is about as accurate as the reference; else the reason it is not."""
-    floor = FLOOR_UNITS * UNIT_ROUNDOFF.get(dtype, 2.0**-24)
+    floor = FLOOR_UNITS * unit_roundoff(dtype)
     allowed = ACCURACY_FACTOR * max(reference_error, floor)
     if device_error <= allowed:
         return None

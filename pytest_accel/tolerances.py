@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pytest_accel.float_formats import FLOAT8_DTYPES, FORMATS
+
 EXACT_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
@@ -33,6 +35,16 @@ DEFAULT_TOLERANCES: dict[str, Tolerance] = {
     "bfloat16": Tolerance(rtol=8e-2, atol=1e-30),
     "complex128": Tolerance(rtol=1e-12, atol=1e-300),
     "complex64": Tolerance(rtol=3e-5, atol=1e-30),
+    # float8 is a storage format: kernels compute in float32 (or bfloat16) and round the result once,
+    # so two correct results differ by at most one float8 step at an element, 2 u of its size (GPU and
+    # CPU results of the corpus rounded to float8 reach 1.5 u, jax's float8 elementwise ops 1.2 u).
+    # rtol is that one step; atol the smallest subnormal, one step of the tiniest values. 20 u, as
+    # for the half types, would be more than 1 and let a result twice too large pass. Results summed
+    # in float8 itself are several steps off (jax's float8 sum of 256 values: 4.7 u) and fail.
+    **{
+        name: Tolerance(rtol=FORMATS[name].step, atol=FORMATS[name].smallest_subnormal)
+        for name in FLOAT8_DTYPES
+    },
 }
 
 
@@ -59,7 +71,7 @@ def layered(base: Tolerance, *overrides: tuple[float | None, float | None]) -> T
 TF32_TOLERANCE = Tolerance(rtol=1e-2, atol=1e-30)
 TF32_AFFECTED = ("float32", "complex64")
 
-_ENTRY = re.compile(r"^\s*(?:(?P<kind>[a-z]+)\.)?(?P<dtype>[a-z0-9]+)\s*[:=]?\s*(?P<rest>.*)$")
+_ENTRY = re.compile(r"^\s*(?:(?P<kind>[a-z]+)\.)?(?P<dtype>[a-z0-9_]+)\s*[:=]?\s*(?P<rest>.*)$")
 _SETTING = re.compile(r"(rtol|atol)\s*=\s*([^\s,;]+)")
 
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from pytest_accel.device_info import DTYPE_NAMES, DeviceInfo, Discovery
+from pytest_accel.float_formats import FORMATS, HOST_AS_FLOAT32
 
 __all__ = ["DTYPE_NAMES", "Adapter", "BatchTimer", "DeviceInfo", "Discovery"]
 
@@ -75,10 +76,19 @@ def host_cpu_label() -> str:
 
 
 def host_dtype_for(name: str) -> np.dtype:
-    """The numpy dtype that carries values of ``name`` on the host (bfloat16 travels as float32)."""
-    if name == "bfloat16":
+    """The numpy dtype that carries values of ``name`` on the host (bfloat16 and float8 travel as
+    float32, which holds them exactly)."""
+    if name in HOST_AS_FLOAT32:
         return np.dtype(np.float32)
     return np.dtype(name)
+
+
+def host_float32(host: np.ndarray) -> np.ndarray:
+    """A host array of a type numpy lacks (ml_dtypes' bfloat16 and float8, as JAX returns them) as
+    float32, exactly; other arrays unchanged."""
+    if host.dtype.name in HOST_AS_FLOAT32:
+        return host.astype(np.float32)
+    return host
 
 
 class HostClockTimer:
@@ -119,10 +129,9 @@ def round_host(values: np.ndarray, dtype_name: str) -> np.ndarray:
 
     The float64 oracle starts from the inputs exactly as the tested dtype sees them.
     """
-    if dtype_name == "bfloat16":
-        bits = np.asarray(values, dtype=np.float32).view(np.uint32).astype(np.uint64)
-        bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+    if dtype_name in HOST_AS_FLOAT32:
+        # Through float32 first, as the inputs of the tested dtype are made (no double-rounding gap).
+        return FORMATS[dtype_name].round(np.asarray(values, dtype=np.float32))
     if dtype_name in ("float32", "float16", "complex64"):
         return (
             np.asarray(values)

@@ -19,6 +19,7 @@ from pytest_accel.frameworks.base import (
     gib,
     host_cpu_label,
     host_fault_kind,
+    host_float32,
     release_host_memory,
 )
 
@@ -118,10 +119,8 @@ class JaxAdapter:
         return isinstance(value, jax.Array)
 
     def to_host(self, value: Any) -> np.ndarray:
-        host = np.asarray(jax.device_get(value))
-        if host.dtype == jnp.bfloat16:
-            host = host.astype(np.float32)  # exact: the comparison works on standard dtypes
-        return host
+        # bfloat16 and float8 (ml_dtypes types) as float32, exactly: the comparison uses numpy's own
+        return host_float32(np.asarray(jax.device_get(value)))
 
     def dtype_name(self, value: Any) -> str:
         return str(jnp.dtype(value.dtype))

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_accel.float_formats import HOST_AS_FLOAT32
 from pytest_accel.frameworks.base import (
     DTYPE_NAMES,
     BatchTimer,
@@ -14,6 +15,7 @@ from pytest_accel.frameworks.base import (
     HostClockTimer,
     host_cpu_label,
     host_fault_kind,
+    host_float32,
     release_host_memory,
 )
 
@@ -27,8 +29,14 @@ class NumpyAdapter:
         return found
 
     def dtype(self, name: str) -> Any:
-        if name == "bfloat16":
-            raise ValueError("numpy has no bfloat16; use framework='torch' or 'jax' for it")
+        if name in HOST_AS_FLOAT32:
+            # ml_dtypes gives numpy these types, but numpy then sums in them (1024 bfloat16 values
+            # land 18 unit roundoffs from torch's sum, a softmax 110) and promotes matmul to
+            # float32: its results would differ from torch's and jax's for numpy's own reasons.
+            raise ValueError(
+                f"numpy has no {name} (with ml_dtypes' it would sum in {name} itself); test it "
+                "under torch or jax, with --accel-oracle for an exact float64 reference"
+            )
         if name not in DTYPE_NAMES:
             raise ValueError(f"unknown dtype {name!r}")
         return np.dtype(name)
@@ -49,7 +57,7 @@ class NumpyAdapter:
         return isinstance(value, (np.ndarray, np.generic))
 
     def to_host(self, value: Any) -> np.ndarray:
-        return np.asarray(value)
+        return host_float32(np.asarray(value))  # a test's own ml_dtypes array compares as float32
 
     def dtype_name(self, value: Any) -> str:
         return np.asarray(value).dtype.name

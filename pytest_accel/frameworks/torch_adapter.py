@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from pytest_accel.float_formats import HOST_AS_FLOAT32
 from pytest_accel.frameworks.base import (
     DTYPE_NAMES,
     BatchTimer,
@@ -102,7 +103,10 @@ class TorchAdapter:
     def dtype(self, name: str) -> Any:
         if name not in DTYPE_NAMES:
             raise ValueError(f"unknown dtype {name!r}")
-        return getattr(torch, name)
+        found = getattr(torch, name, None)
+        if found is None:  # float8 arrived in torch 2.1
+            raise ValueError(f"torch {torch.__version__} has no {name}; torch 2.1 and later have it")
+        return found
 
     def native_device(self, info: DeviceInfo) -> Any:
         if info.kind == "cpu":
@@ -138,8 +142,8 @@ class TorchAdapter:
 
     def to_host(self, value: Any) -> np.ndarray:
         tensor = value.detach()
-        if tensor.dtype == torch.bfloat16:
-            tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16
+        if str(tensor.dtype).removeprefix("torch.") in HOST_AS_FLOAT32:
+            tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16 or float8
         return tensor.resolve_conj().resolve_neg().cpu().numpy()
 
     def dtype_name(self, value: Any) -> str:
