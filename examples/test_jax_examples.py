@@ -151,3 +151,27 @@ def test_mlp_gradients(accel_device, params):
     loss, grads = accel_device.bench(loss_and_grads, params, x, target, name="value_and_grad")
     accel_device.check(loss, name="loss")
     accel_device.check(grads, name="grads")
+
+
+# float8 is a storage format: kernels hold inputs and weights in float8, accumulate in float32
+# (preferred_element_type), and store the output in float8 again with a per-tensor scale. JAX does not
+# promote float8 implicitly, so the wider type is named.
+FLOAT8_TARGET = 448.0  # the largest float8_e4m3fn value; inside float8_e5m2's range too
+
+
+@jax.jit
+def float8_linear(x, w):
+    compute = jnp.float64 if x.dtype == jnp.float64 else jnp.float32  # float64: the oracle pass
+    y = jnp.matmul(x, w, preferred_element_type=compute)
+    scale = FLOAT8_TARGET / jnp.max(jnp.abs(y))
+    return (y * scale).astype(x.dtype), scale
+
+
+@pytest.mark.accel(framework="jax", dtypes=["float8_e4m3fn", "float8_e5m2"])
+def test_float8_linear(accel_device):
+    """float8 operands, float32 accumulation, a float8 output with its scale, checked together."""
+    x = accel_device.randn(128, 256)
+    w = accel_device.randn(256, 64)
+    assert x.dtype == accel_device.dtype
+    out, scale = accel_device.bench(float8_linear, x, w)
+    accel_device.check({"out": out, "scale": scale})

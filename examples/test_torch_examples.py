@@ -135,3 +135,30 @@ def test_mlp_gradients(accel_device, mlp):
     loss, grads = accel_device.bench(loss_and_grads, mlp, x, target, name="forward+backward")
     accel_device.check(loss, name="loss")
     accel_device.check(grads, name="grads")
+
+
+# float8 (torch 2.1+) is a storage format: a float8 tensor supports few operations (no +, sum or exp on
+# the CPU). Kernels hold inputs and weights in float8, compute in float32, and store the output in
+# float8 again with a per-tensor scale; two correct results then differ by at most one float8 step,
+# which is the default float8 tolerance.
+FLOAT8_TARGET = 448.0  # the largest float8_e4m3fn value; inside float8_e5m2's range too
+
+
+def float8_linear(x, w):
+    """``x @ w`` from float8 operands, accumulated in float32 (float64 in the oracle pass), stored in
+    x's dtype with the scale that maps its largest magnitude to FLOAT8_TARGET."""
+    compute = torch.float64 if x.dtype == torch.float64 else torch.float32
+    y = x.to(compute) @ w.to(compute)
+    scale = FLOAT8_TARGET / y.abs().max()
+    return (y * scale).to(x.dtype), scale
+
+
+@pytest.mark.accel(framework="torch", dtypes=["float8_e4m3fn", "float8_e5m2"])
+def test_float8_linear(accel_device):
+    """float8 inputs (rounded on the host: the same bits on every device), a float32 matmul, a float8
+    output with its scale; both are checked, each at its own dtype's tolerance."""
+    x = accel_device.randn(128, 256)
+    w = accel_device.randn(256, 64)
+    assert x.dtype == accel_device.dtype
+    out, scale = accel_device.bench(float8_linear, x, w)
+    accel_device.check({"out": out, "scale": scale})

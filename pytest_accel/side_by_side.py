@@ -110,7 +110,10 @@ def build_layout(records: list[ItemRecord]) -> Layout:
     with_oracle = any(c.error_vs_oracle is not None for r in records for c in r.checks)
     labels: dict[str, bool] = {}
     for record in sorted(records, key=lambda r: (not r.is_reference, r.device)):
-        labels.setdefault(_device_label(record), record.is_reference)
+        # A device's group is a reference group only if every item on it is a reference: under a
+        # cross-framework reference, jax's cpu items are compared with numpy's and show their parity.
+        label = _device_label(record)
+        labels[label] = labels.get(label, True) and record.is_reference
     groups = []
     for label, reference in labels.items():
         headers = [f"{label}"] if reference else [f"{label}", "speedup", "parity"]
@@ -138,7 +141,9 @@ def build_layout(records: list[ItemRecord]) -> Layout:
                 continue
             record, bench = entry
             values = [time_cell(bench, record.outcome)]
-            if not group.reference:
+            if not group.reference and record.is_reference:
+                values += ["-", "reference"]
+            elif not group.reference:
                 reference = references.get(record.framework)
                 speed = speedup_cell(reference, bench) if reference is not None and bench is not None else "-"
                 values += [speed, parity_cell(record)]

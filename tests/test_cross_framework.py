@@ -60,15 +60,30 @@ def test_a_jax_only_bug_fails_naming_both_frameworks(pytester: pytest.Pytester) 
         ["*parity failed on jax cpu (float32) against the reference numpy cpu, check 'scaled'*"]
     )
     result.stdout.fnmatch_lines(["FAILED *test_scaled[[]jax-cpu-float32[]]*"])
+    # An offset is a systematic defect, said as such; it is not blamed on TF32 (a CPU has no TF32).
+    result.stdout.fnmatch_lines(
+        ["*diagnosis: the difference is systematic, not rounding: actual = reference + 0.001 accounts*"]
+    )
+    assert "TF32" not in result.stdout.str()
 
 
-def test_the_cross_framework_reference_works_alone_and_under_xdist(pytester: pytest.Pytester) -> None:
+def test_the_cross_framework_reference_works_alone_under_xdist_and_with_lf(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(JAX_ONLY_BUG)
     alone = pytester.runpytest("--accel-no-bench", "-k", "jax")  # numpy's item deselected: a hidden pass
     alone.assert_outcomes(failed=1)
     alone.stdout.fnmatch_lines(["*against the reference numpy cpu*"])
     parallel = pytester.runpytest_subprocess("--accel-no-bench", "-n", "2")
     parallel.assert_outcomes(passed=2, failed=1)
+    rerun = pytester.runpytest_subprocess("--accel-no-bench", "--lf", "-v")  # the failed jax item alone
+    rerun.assert_outcomes(failed=1)
+    rerun.stdout.fnmatch_lines(
+        [
+            "*collected 1 item*",
+            "run-last-failure: rerun previous 1 failure",
+            "*test_scaled[[]jax-cpu-float32[]] FAILED*",
+            "*against the reference numpy cpu*",
+        ]
+    )
 
 
 def test_a_reference_framework_outside_the_test_is_a_collection_error(pytester: pytest.Pytester) -> None:

@@ -58,7 +58,12 @@ def test_torch_model_fixture_passes_parity_on_cuda(pytester: pytest.Pytester) ->
     result = pytester.runpytest_subprocess("--accel=cpu,cuda", "-v")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*test_model[[]torch-cuda:0-float32[]] PASSED*"])
-    result.stdout.re_match_lines([r".*test_model\s+torch cuda:0\s+float32\s+ok \(\d.*passed"])
+    # Devices side by side: one row per test x dtype, the CPU's time, then cuda:0's time, speedup, parity.
+    result.stdout.re_match_lines([r"test\s+dtype\s+cpu\s+cuda:0\s+speedup\s+parity\s*$"])
+    time = r"\S+ \S+ ±\d+%"
+    result.stdout.re_match_lines(
+        [rf"test_model\s+float32\s+{time}\s+{time}\s+(~1x|\S+x) \[\S+\]\s+\d+\.\d\d\s*$"]
+    )
     only_cuda = pytester.runpytest_subprocess("--accel=cuda", "-k", "float32")
     only_cuda.assert_outcomes(passed=1)
 
@@ -154,3 +159,61 @@ def test_real_device_side_assert_breaks_cuda_but_not_the_cpu(pytester: pytest.Py
     result.assert_outcomes(passed=1, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*torch cuda:0 is unusable in this process since *test_a_assert*"])
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+@needs_torch_cuda
+def test_float8_parity_on_cuda(pytester: pytest.Pytester) -> None:
+    # float8 inputs rounded on the host reach the GPU bit for bit; the float32 product is stored in
+    # float8 on each device and compared on the GPU (the device-side comparison upcasts float8 there).
+    pytester.makepyfile(
+        """
+        import pytest
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+        @pytest.mark.accel(framework="torch", dtypes=["float8_e4m3fn", "float8_e5m2"])
+        def test_qmm(accel_device):
+            x, w = accel_device.randn(256, 512), accel_device.randn(512, 128)
+            assert x.dtype == accel_device.dtype and x.device.type == accel_device.kind
+            y = x.float() @ w.float()
+            scale = 448.0 / y.abs().max()
+            accel_device.check(x, name="inputs")
+            accel_device.check((y * scale).to(x.dtype), name="out")
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cpu,cuda", "-v", "--accel-save=out.json")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_qmm[[]torch-cuda:0-float8_e4m3fn[]] PASSED*"])
+    import json
+
+    saved = json.loads((pytester.path / "out.json").read_text())
+    on_cuda = [r for r in saved["results"] if r["device"] == "cuda:0"]
+    assert len(on_cuda) == 2
+    for record in on_cuda:
+        inputs, out = record["checks"]
+        assert inputs["headroom"] == 0.0 and out["headroom"] < 1.0
+
+
+@needs_jax_cuda
+def test_jax_float8_parity_on_gpu(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import jax
+        import jax.numpy as jnp
+        import pytest
+
+        @jax.jit
+        def qmm(x, w):
+            y = jnp.matmul(x, w, preferred_element_type=jnp.float32)
+            return (y * (448.0 / jnp.max(jnp.abs(y)))).astype(x.dtype)
+
+        @pytest.mark.accel(framework="jax", dtypes=["float8_e4m3fn", "float8_e5m2"])
+        def test_qmm(accel_device):
+            x, w = accel_device.randn(256, 512), accel_device.randn(512, 128)
+            accel_device.check(accel_device.bench(qmm, x, w))
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cpu,cuda", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_qmm[[]jax-cuda:0-float8_e5m2[]] PASSED*"])
