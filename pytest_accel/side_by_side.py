@@ -106,6 +106,14 @@ def _device_label(record: ItemRecord) -> str:
     return record.device
 
 
+def _reference_key(key: RowKey, record: ItemRecord) -> RowKey:
+    """The row of the item's reference: its own framework's, or, under a cross-framework reference
+    ('numpy cpu'), that framework's row for the same test, dtype and bench."""
+    test, framework, dtype, bench_name = key
+    other, _, _ = record.reference_device.rpartition(" ")
+    return (test, other or framework, dtype, bench_name)
+
+
 def build_layout(records: list[ItemRecord]) -> Layout:
     with_oracle = any(c.error_vs_oracle is not None for r in records for c in r.checks)
     labels: dict[str, bool] = {}
@@ -130,9 +138,11 @@ def build_layout(records: list[ItemRecord]) -> Layout:
     several_benches = any(key[3] for key in by_key) and len({k[3] for k in by_key}) > 1
     several_frameworks = len({k[1] for k in by_key}) > 1
     rows = []
+    reference_benches = {
+        key: bench for key, cells in by_key.items() for r, bench in cells.values() if r.is_reference
+    }
     for key in sorted(by_key):
         cells = by_key[key]
-        references = {r.framework: b for r, b in cells.values() if r.is_reference}
         group_cells = []
         for group in groups:
             entry = cells.get(group.label)
@@ -144,7 +154,7 @@ def build_layout(records: list[ItemRecord]) -> Layout:
             if not group.reference and record.is_reference:
                 values += ["-", "reference"]
             elif not group.reference:
-                reference = references.get(record.framework)
+                reference = reference_benches.get(_reference_key(key, record))
                 speed = speedup_cell(reference, bench) if reference is not None and bench is not None else "-"
                 values += [speed, parity_cell(record)]
             if with_oracle:

@@ -118,3 +118,25 @@ def test_dtypes_the_reference_framework_lacks_are_left_out(pytester: pytest.Pyte
     result.stdout.fnmatch_lines(
         ["*left out: the reference framework numpy cannot give it (numpy has no bfloat16*"]
     )
+
+
+def test_the_summary_shows_each_framework_against_the_reference_framework(pytester: pytest.Pytester) -> None:
+    # One device (cpu), three frameworks: jax's and torch's rows get a speedup against numpy's time and
+    # their parity against numpy's result; numpy's row is the reference.
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.accel(framework=["torch", "jax", "numpy"], reference="numpy")
+        def test_mm(accel_device):
+            a = accel_device.randn(64, 64)
+            accel_device.check(accel_device.bench(accel_device.xp.matmul, a, a))
+        """
+    )
+    result = pytester.runpytest("--accel-bench-budget=0.02")
+    result.assert_outcomes(passed=3)
+    result.stdout.re_match_lines([r"test\s+framework\s+dtype\s+cpu\s+speedup\s+parity\s*$"])
+    time, speedup = r"\S+ \S+ ±\d+%", r"(~1x|\S+x) \[\S+\]"
+    for framework in ("jax", "torch"):
+        result.stdout.re_match_lines([rf"test_mm\s+{framework}\s+float32\s+{time}\s+{speedup}\s+0\.\d\d\s*$"])
+    result.stdout.re_match_lines([rf"test_mm\s+numpy\s+float32\s+{time}\s+-\s+reference\s*$"])
