@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Dtype names users may write in the marker.
-FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
+FLOAT_DTYPES = (
+    "float64",
+    "float32",
+    "float16",
+    "bfloat16",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "float8_e4m3fnuz",
+    "float8_e5m2fnuz",
+)
 COMPLEX_DTYPES = ("complex128", "complex64")
 INT_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
 DTYPE_NAMES = FLOAT_DTYPES + COMPLEX_DTYPES + INT_DTYPES

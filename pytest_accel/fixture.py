@@ -350,9 +350,9 @@ def _check_arguments(name: Any, rtol: Any, atol: Any) -> None:
 
 
 def _rounded_to_float8(host: np.ndarray, dtype_name: str) -> np.ndarray:
-    """Float8 values rounded here, on the host, so that every framework gets the same bits: torch
-    saturates float8_e4m3fn where JAX makes NaN. Values beyond the format's range are the test's to
-    scale, as float8 data is scaled in practice."""
+    """Float8 values rounded here, on the host, by one rule (torch's and ml_dtypes' casts agree with it
+    in range). Values beyond the range of a format without Inf are refused: there torch saturates and
+    JAX makes NaN, and float8 data is scaled into range in practice anyway."""
     __tracebackhide__ = True
     fmt = FORMATS[dtype_name]
     with np.errstate(invalid="ignore"):

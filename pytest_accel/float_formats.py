@@ -1,9 +1,10 @@
 """The low-precision float formats as numbers (precision, range), and rounding to them on the host.
 
 One table serves the default tolerances, the oracle's unit roundoffs, the diagnosis of values rounded
-through a narrower format, and the host-side rounding that gives every framework bit-identical float8
-inputs (torch saturates float8_e4m3fn on overflow where ml_dtypes, and with it JAX, gives NaN, so the
-plugin rounds on the host itself and hands the frameworks values they convert exactly).
+through a narrower format, and the rounding of float8 inputs on the host. In range, that rounding agrees
+bit for bit with torch's and ml_dtypes' casts (a test checks); out of range the frameworks disagree
+(torch saturates float8_e4m3fn at 448 where ml_dtypes, JAX's host conversion, makes NaN), so the plugin
+refuses such data instead of letting each framework pick.
 """
 
 from __future__ import annotations
@@ -71,12 +72,15 @@ class FloatFormat:
 FORMATS: dict[str, FloatFormat] = {
     "float8_e5m2": FloatFormat("float8_e5m2", 2, -14, 57344.0, overflows_to_inf=True),
     "float8_e4m3fn": FloatFormat("float8_e4m3fn", 3, -6, 448.0, overflows_to_inf=False),
+    # The "fnuz" variants (AMD MI300): no Inf, no negative zero, one more binade of subnormal range.
+    "float8_e5m2fnuz": FloatFormat("float8_e5m2fnuz", 2, -15, 57344.0, overflows_to_inf=False),
+    "float8_e4m3fnuz": FloatFormat("float8_e4m3fnuz", 3, -7, 240.0, overflows_to_inf=False),
     "bfloat16": FloatFormat("bfloat16", 7, -126, math.ldexp(2 - 2.0**-7, 127), overflows_to_inf=True),
     "float16": FloatFormat("float16", 10, -14, 65504.0, overflows_to_inf=True),
     "float32": FloatFormat("float32", 23, -126, math.ldexp(2 - 2.0**-23, 127), overflows_to_inf=True),
     "float64": FloatFormat("float64", 52, -1022, sys.float_info.max, overflows_to_inf=True),
 }
-FLOAT8_DTYPES = ("float8_e4m3fn", "float8_e5m2")
+FLOAT8_DTYPES = ("float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz")
 # Dtypes numpy has no type for: they travel to and from the host as float32, which holds them exactly.
 HOST_AS_FLOAT32 = ("bfloat16", *FLOAT8_DTYPES)
 

@@ -11,14 +11,18 @@ import math
 import numpy as np
 
 from pytest_accel.error_kernels import host_copy
-from pytest_accel.float_formats import unit_roundoff
+from pytest_accel.float_formats import FLOAT8_DTYPES, unit_roundoff
 from pytest_accel.leaves import HostLeaf
 
 # A device fails when its error exceeds this multiple of the reference's error (or of the floor):
 # reorderings of the same arithmetic stay well within it; lower-precision arithmetic does not.
 ACCURACY_FACTOR = 4.0
-# Errors below this many unit roundoffs of the dtype are never "much less accurate".
+# Errors below this many unit roundoffs of the dtype are never "much less accurate". float8 results
+# are rounded once from a wider computation, so a correct one is at most half a step (1 u) from the
+# oracle: its floor is half a unit, so that the allowance starts at one float8 step (2 u); 8 units
+# would allow 32 u, more than the whole value, and no float8 result could ever fail.
 FLOOR_UNITS = 8.0
+FLOAT8_FLOOR_UNITS = 0.5
 
 
 def leaf_error(actual: HostLeaf | None, oracle: HostLeaf | None) -> float:
@@ -52,7 +56,8 @@ def nest_error(actual: dict[str, HostLeaf | None], oracle: dict[str, HostLeaf | 
 
 def accuracy_verdict(dtype: str, device_error: float, reference_error: float) -> str | None:
     """None when the device is about as accurate as the reference; else the reason it is not."""
-    floor = FLOOR_UNITS * unit_roundoff(dtype)
+    units = FLOAT8_FLOOR_UNITS if dtype in FLOAT8_DTYPES else FLOOR_UNITS
+    floor = units * unit_roundoff(dtype)
     allowed = ACCURACY_FACTOR * max(reference_error, floor)
     if device_error <= allowed:
         return None

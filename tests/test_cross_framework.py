@@ -62,7 +62,7 @@ def test_a_jax_only_bug_fails_naming_both_frameworks(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["FAILED *test_scaled[[]jax-cpu-float32[]]*"])
     # An offset is a systematic defect, said as such; it is not blamed on TF32 (a CPU has no TF32).
     result.stdout.fnmatch_lines(
-        ["*diagnosis: the difference is systematic, not rounding: actual = reference + 0.001 accounts*"]
+        ["*diagnosis: the difference is systematic (a scale or offset): actual = reference + 0.001 accounts*"]
     )
     assert "TF32" not in result.stdout.str()
 

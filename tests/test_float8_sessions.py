@@ -70,7 +70,7 @@ def test_a_float8_defect_fails_naming_the_float8_tolerance(pytester: pytest.Pyte
         [
             "*parity failed on jax cpu (float8_e4m3fn) against the reference torch cpu, check 'out'*",
             "*tolerance for float8_e4m3fn: rtol=0.125, atol=0.00195*",
-            "*diagnosis: the difference is systematic, not rounding: actual = 1.* x reference*",
+            "*diagnosis: the difference is systematic (a scale or offset): actual = 1.* x reference*",
         ]
     )
 
@@ -106,23 +106,61 @@ def test_float8_data_beyond_its_range_is_refused_with_the_fix(pytester: pytest.P
     assert "pytest_accel/fixture.py" not in result.stdout.str()
 
 
+ORACLE_TEST = """
+import pytest
+
+@pytest.mark.accel(framework="jax", dtypes=["float8_e4m3fn"], oracle=True)
+def test_qmm(accel_device):
+    xp = accel_device.framework_xp
+    a, b = accel_device.randn(16, 64), accel_device.randn(64, 8)
+    wide = xp.float64 if a.dtype == xp.float64 else xp.float32  # float64 in the oracle pass
+    out = (xp.matmul(a, b, preferred_element_type=wide) / 8).astype(a.dtype)
+    if accel_device.name == "cpu:1":
+        {bug}
+    accel_device.check(a, name="inputs")
+    accel_device.check(out, name="out")
+"""
+
+
 def test_the_float64_oracle_starts_from_float8_rounded_inputs(
     pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.accel(framework="jax", dtypes=["float8_e4m3fn"], oracle=True)
-        def test_qmm(accel_device):
-            xp = accel_device.framework_xp
-            a, b = accel_device.randn(16, 64), accel_device.randn(64, 8)
-            out = xp.matmul(a, b, preferred_element_type=xp.float32) / 8
-            accel_device.check(out.astype(a.dtype) if a.dtype != xp.float64 else out)
-        """
-    )
-    pytester.makeini("[pytest]\naccel = all\n")
+    pytester.makepyfile(ORACLE_TEST.format(bug="pass"))
     monkeypatch.setenv("JAX_ENABLE_X64", "1")
-    result = two_jax_devices("--accel-no-bench", "-v")
+    result = two_jax_devices("--accel-no-bench", "--accel=all", "--accel-save=out.json")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([r"*vs oracle*"])
+    saved = json.loads((pytester.path / "out.json").read_text())
+    for record in saved["results"]:
+        inputs, out = record["checks"]
+        # The oracle's float64 inputs are the float8 inputs exactly: no error at all.
+        assert inputs["error_vs_oracle"] == 0.0
+        # The float8 output is within half a float8 step of the exact product (u = 2^-4).
+        assert 0.0 < out["error_vs_oracle"] <= 2.0**-4
+
+
+def test_the_oracle_fails_a_float8_result_much_less_accurate_than_the_reference(
+    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(ORACLE_TEST.format(bug="out = (out.astype(xp.float32) * 1.5).astype(a.dtype)"))
+    monkeypatch.setenv("JAX_ENABLE_X64", "1")
+    result = two_jax_devices("--accel-no-bench", "--accel=all")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*accuracy check failed on jax cpu:1 (float8_e4m3fn), check 'out': error against the float64*"]
+    )
+
+
+def test_the_fnuz_formats_of_amd_gpus_work_as_the_others(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        QUANTIZED_MATMUL.format(jax_bug="pass").replace(
+            '["float32", "float8_e4m3fn", "float8_e5m2"]', '["float8_e4m3fnuz", "float8_e5m2fnuz"]'
+        )
+    )
+    result = pytester.runpytest("--accel-no-bench", "-v", "--accel-save=results.json")
+    result.assert_outcomes(passed=4, skipped=2)
+    result.stdout.fnmatch_lines(["*test_qmm[[]jax-cpu-float8_e4m3fnuz[]] PASSED*"])
+    saved = json.loads((pytester.path / "results.json").read_text())
+    for record in (r for r in saved["results"] if r["framework"] == "jax"):
+        inputs, out = record["checks"]
+        assert inputs["headroom"] == 0.0 and out["passed"]

@@ -38,12 +38,19 @@ DEFECT_SIZE = {name: 4 * STEP[name] for name in FLOAT8_DTYPES}
 DISTINGUISHABLE_FACTOR = 3.0  # as in the corpus tests: a defect must be 3x the case's benign error
 
 
+# Scaling recipes keep a margin below the format's largest value; three binades here, so that a
+# planted defect that doubles a value is still a finite float8 number (not an Inf, nor torch's
+# saturation at 448).
+HEADROOM = 8.0
+
+
 def scale_for(reference: np.ndarray, dtype: str) -> float:
-    """A power-of-two scale that brings the reference's largest magnitude just inside the format."""
+    """A power-of-two scale that brings the reference's largest magnitude to within HEADROOM of the
+    format's largest value."""
     amax = float(np.max(np.abs(reference))) if reference.size else 0.0
     if amax == 0.0:
         return 1.0
-    return 2.0 ** math.floor(math.log2(FORMATS[dtype].max_finite / amax))
+    return 2.0 ** math.floor(math.log2(FORMATS[dtype].max_finite / HEADROOM / amax))
 
 
 def to_float8(values: Any, dtype: str, scale: float) -> Any:
@@ -71,7 +78,7 @@ def normalized_error(actual: Any, reference: Any) -> np.ndarray:
 def float8_grid(dtype: str) -> np.ndarray:
     """Every finite number of the format, ascending, decoded from its 256 bit patterns by torch."""
     codes = torch.arange(256, dtype=torch.int32).to(torch.uint8).view(FLOAT8[dtype])
-    values = codes.float().numpy().astype(np.float64)
+    values = codes.double().numpy()
     return np.unique(values[np.isfinite(values)])
 
 
@@ -91,6 +98,9 @@ def test_the_defaults_are_one_float8_step():
     assert default_tolerance("float8_e5m2").rtol == 0.25 == 2 * 2.0**-3
     assert default_tolerance("float8_e4m3fn").atol == 2.0**-9  # the smallest subnormal
     assert default_tolerance("float8_e5m2").atol == 2.0**-16
+    # AMD's fnuz variants: the same steps, one more binade of subnormals
+    assert default_tolerance("float8_e4m3fnuz") == type(default_tolerance("x"))(0.125, 2.0**-10)
+    assert default_tolerance("float8_e5m2fnuz") == type(default_tolerance("x"))(0.25, 2.0**-17)
 
 
 @pytest.mark.parametrize("case", CORPUS_CASES, ids=_case_id)
@@ -110,9 +120,9 @@ def test_real_float8_pairs_use_part_of_the_allowance():
         differing += int((gpu.float() != cpu.float()).sum())
         worst[dtype] = max(worst[dtype], float(normalized_error(gpu, cpu).max()) / STEP[dtype])
     assert differing > 1000
-    # Seen: 0.74 of a step for both formats (index_add and cumsum in the half types); never a whole step.
-    assert 0.3 < worst["float8_e4m3fn"] < 1.0, worst
-    assert 0.3 < worst["float8_e5m2"] < 1.0, worst
+    # Seen: up to 0.74 of a step (index_add and cumsum in the half types); never a whole step.
+    for dtype in FLOAT8_DTYPES:
+        assert 0.3 < worst[dtype] < 1.0, worst
 
 
 def _float8_inputs(dtype: str, shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -242,6 +252,8 @@ def test_excluded_defects_stay_few():
 @pytest.mark.parametrize(("defect", "key", "dtype"), PLANTED, ids=["-".join(case) for case in PLANTED])
 def test_planted_defect_fails(defect, key, dtype):
     bad, _, cpu = plant(defect, key, dtype)
+    if defect not in ("nan", "inf"):  # the defect is what it says, not an overflow in disguise
+        assert float(bad.float().abs().max()) < FORMATS[dtype].max_finite
     with pytest.raises(ParityError) as raised:
         assert_parity(bad, cpu)
     message = str(raised.value)
@@ -287,7 +299,7 @@ def test_one_element_beyond_one_step_fails(dtype):
         assert_parity(bad, cpu)
 
 
-def test_every_defect_is_planted_in_both_formats():
+def test_every_defect_is_planted_in_every_format():
     for defect in DEFECTS:
         if defect == "bfloat16_rounded":
             continue

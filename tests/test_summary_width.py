@@ -12,11 +12,12 @@ pytestmark = pytest.mark.skipif(not HAS_JAX, reason="jax is not installed (its f
 SUITE = """
 import pytest
 
-@pytest.mark.accel(framework="jax", dtypes=["float32", "bfloat16"])
+@pytest.mark.accel(framework="jax", dtypes=["float32", "bfloat16", "float8_e5m2fnuz"])
 @pytest.mark.parametrize("size", [16, 64])
 def test_a_matrix_product_with_a_name_long_enough_to_be_shortened_somewhere(accel_device, size):
     x = accel_device.randn(size, size)
     accel_device.check(accel_device.bench(lambda a: a @ a, x, name="matmul"))
+    accel_device.bench(lambda a: a * 2, x, name="a_benchmark_with_a_long_name")
 
 @pytest.mark.accel(framework="jax")
 def test_breaks_on_the_second_device(accel_device):
@@ -67,6 +68,6 @@ def test_the_summary_fits_the_width_and_loses_nothing(
         assert f"cpu:{index}" in summary and f"cpu:{index}" in report
     if devices > 1:
         assert "FAILED" in summary and "FAIL" in report  # the broken device's row says so
-        result.assert_outcomes(passed=4 * devices + 2 * devices - 1, failed=1)
+        result.assert_outcomes(passed=6 * devices + 2 * devices - 1, failed=1)
     else:
-        result.assert_outcomes(passed=6)
+        result.assert_outcomes(passed=8)

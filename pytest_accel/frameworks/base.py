@@ -86,7 +86,9 @@ def host_dtype_for(name: str) -> np.dtype:
 def host_float32(host: np.ndarray) -> np.ndarray:
     """A host array of a type numpy lacks (ml_dtypes' bfloat16 and float8, as JAX returns them) as
     float32, exactly; other arrays unchanged."""
-    if host.dtype.name in HOST_AS_FLOAT32:
+    dtype = host.dtype
+    other_float = dtype.isbuiltin == 2 and dtype.name.startswith(("float", "bfloat"))  # float4, e8m0...
+    if dtype.name in HOST_AS_FLOAT32 or other_float:
         return host.astype(np.float32)
     return host
 

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from pytest_accel.float_formats import HOST_AS_FLOAT32
 from pytest_accel.frameworks.base import (
     DTYPE_NAMES,
     BatchTimer,
@@ -22,6 +21,8 @@ from pytest_accel.frameworks.base import (
     host_fault_kind,
     release_host_memory,
 )
+
+_NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
 
 def _probe(device: torch.device) -> None:
@@ -142,8 +143,8 @@ class TorchAdapter:
 
     def to_host(self, value: Any) -> np.ndarray:
         tensor = value.detach()
-        if str(tensor.dtype).removeprefix("torch.") in HOST_AS_FLOAT32:
-            tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16 or float8
+        if tensor.is_floating_point() and tensor.dtype not in _NUMPY_FLOATS:
+            tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16 or float8 (of any kind)
         return tensor.resolve_conj().resolve_neg().cpu().numpy()
 
     def dtype_name(self, value: Any) -> str:
