@@ -17,16 +17,22 @@ from pytest_accel.units import format_seconds
 
 DEFAULT_WIDTH = 120
 MIN_SHORTENED = 12
-# Key columns that give way when a table is too wide, in order, with the width each keeps at least;
-# a second round, harder, for the widest cases (three devices, long bench and dtype names, 80 columns).
-SHORTENED_FIRST = (
-    ("bench", 12),
-    ("test", MIN_SHORTENED),
-    ("dtype", 8),
-    ("bench", 6),
-    ("test", 8),
-    ("dtype", 5),
-)
+# Key columns that give way when a table is too wide, in order, with the width each keeps at least
+# ("dtype" switches to short names); a second, harder round for the widest cases (three devices, long
+# bench names, 80 columns).
+SHORTENED_FIRST = (("bench", 12), ("test", MIN_SHORTENED), ("dtype", 0), ("bench", 6), ("test", 8))
+SHORT_DTYPES = {
+    "float64": "f64",
+    "float32": "f32",
+    "float16": "f16",
+    "bfloat16": "bf16",
+    "float8_e4m3fn": "f8e4m3",
+    "float8_e5m2": "f8e5m2",
+    "float8_e4m3fnuz": "f8e4m3z",
+    "float8_e5m2fnuz": "f8e5m2z",
+    "complex128": "c128",
+    "complex64": "c64",
+}
 
 
 def device_lines(records: list[ItemRecord]) -> list[str]:
@@ -103,8 +109,8 @@ def render_summary(
 
 
 def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
-    """A table of these device groups; if it is still wider than the terminal, names give way in the
-    middle: bench names first, then test names, then dtype names (float8_e5m2fnuz is long)."""
+    """A table of these device groups; if it is still wider than the terminal, names give way: bench
+    names and test names lose their middle, dtypes take their short names (f32, bf16, f8e4m3)."""
     headers, rows = table_rows(layout, groups)
     text = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     yielding = [(headers.index(name), least) for name, least in SHORTENED_FIRST if name in headers]
@@ -112,9 +118,13 @@ def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
         excess = max(len(line) for line in text.splitlines()) - width
         if excess <= 0 or not rows:
             break
-        longest = max(len(row[column]) for row in rows)
-        limit = max(least, longest - excess, len(headers[column]))
-        rows = [[*row[:column], shorten(row[column], limit), *row[column + 1 :]] for row in rows]
+        if headers[column] == "dtype":
+            short = [SHORT_DTYPES.get(row[column], row[column]) for row in rows]
+        else:
+            longest = max(len(row[column]) for row in rows)
+            limit = max(least, longest - excess, len(headers[column]))
+            short = [shorten(row[column], limit) for row in rows]
+        rows = [[*row[:column], cell, *row[column + 1 :]] for row, cell in zip(rows, short, strict=True)]
         text = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
     return text
 

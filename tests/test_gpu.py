@@ -69,9 +69,12 @@ def test_torch_model_fixture_passes_parity_on_cuda(pytester: pytest.Pytester) ->
 
 
 @needs_torch_cuda
-def test_tf32_matmul_is_caught_and_named(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("data", ["randn", "positive"])
+def test_tf32_matmul_is_caught_and_named(pytester: pytest.Pytester, data: str) -> None:
+    # Positive data too: there TF32's truncated inputs shrink every product, a systematic scale, and
+    # the TF32 line must still be there.
     pytester.makepyfile(
-        """
+        f"""
         import pytest
         import torch
 
@@ -79,6 +82,8 @@ def test_tf32_matmul_is_caught_and_named(pytester: pytest.Pytester) -> None:
         def test_mm(accel_device):
             torch.backends.cuda.matmul.allow_tf32 = True
             a = accel_device.randn(512, 512)
+            if "{data}" == "positive":
+                a = a.abs() + 1
             accel_device.check(a @ a)
         """
     )

@@ -140,6 +140,7 @@ def test_oracle_mode_fails_a_much_less_accurate_device(
 ) -> None:
     pytester.makepyfile(ORACLE_TEST.format(marker=", oracle=True"))
     monkeypatch.setenv("JAX_ENABLE_X64", "1")
+    monkeypatch.setenv("COLUMNS", "100")  # the whole row, names unshortened (80 columns shorten them)
     result = two_jax_devices("-v")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
