@@ -42,6 +42,9 @@ def _nan_inf_lines(a: np.ndarray, r: np.ndarray) -> list[str]:
     missing_nan = int((np.isnan(r) & ~np.isnan(a)).sum())
     if missing_nan:
         lines.append(f"diagnosis: {missing_nan} number(s) where the reference has NaN")
+    missing_inf = int((np.isinf(r) & np.isfinite(a)).sum())
+    if missing_inf:
+        lines.append(f"diagnosis: {missing_inf} finite number(s) where the reference has Inf")
     return lines
 
 
@@ -55,101 +58,169 @@ ROUNDED_THROUGH = {
     "float32": ("float64",),
 }
 MIN_ELEMENTS = 16
-# A difference that a scale and an offset explain this well is systematic; TF32's truncation of
-# positive data shrinks a product too, but never this exactly, so an exact fit rules TF32 out.
+# A difference that a scale and an offset explain this well is systematic.
 SYSTEMATIC_SHARE = 0.9
+# A simpler fit (an offset alone, a scale alone) is said instead of both when it explains about as much.
+SIMPLER_FIT_MARGIN = 0.01
 # TF32 truncates its inputs' mantissas toward zero: on data that does not cancel, products shrink by
 # up to about two TF32 units. A systematic shrink that small, and nothing else, may be TF32's.
 TF32_MAX_SHRINK = 4 * TF32_UNIT
-# A systematic difference is spread out: most elements differ and none carries much of it alone.
+# A systematic difference is spread out: most elements that are not zero on both sides differ.
 MIN_SHARE_DIFFERING = 0.25
-MAX_SHARE_OF_ONE_ELEMENT = 0.25
+# Values rounded through a narrower format stay within a few of its steps of the reference.
+ROUNDED_CLOSE_STEPS = 4.0
+ROUNDED_CLOSE_SHARE = 0.9
+
+
+def _finite_pair(a: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The elements finite on both sides, in float64 (real results only)."""
+    both = np.isfinite(a) & np.isfinite(r)
+    return a[both].astype(np.float64), r[both].astype(np.float64)
+
+
+def _rms(values: np.ndarray) -> float:
+    """Root mean square without overflow or underflow: the values are scaled by their largest first."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest == 0.0:
+        return 0.0
+    return largest * float(np.sqrt(np.mean(np.square(values / largest))))
+
+
+def _constant_line(a: np.ndarray, r: np.ndarray) -> str | None:
+    """An actual result that holds one value everywhere while the reference varies: never computed
+    (zeros: unwritten), filled, or saturated."""
+    fa, fr = _finite_pair(a, r)
+    if fa.size < 2 or not np.all(fa == fa[0]) or np.all(fr == fr[0]):
+        return None
+    value = float(fa[0])
+    what = "unwritten (never computed)" if value == 0 else "filled with a constant, or saturated"
+    return f"diagnosis: every actual value is {value:.7g} while the reference's vary: it looks {what}"
+
+
+def _partly_unwritten_line(a: np.ndarray, r: np.ndarray, scale: float, tol: Tolerance) -> str | None:
+    """Most elements that are off are exact zeros where the reference has a number: part of the
+    result was never written (a grid launched too small, a missed tail)."""
+    fa, fr = _finite_pair(a, r)
+    off = np.abs(fa - fr) > tol.atol + tol.rtol * (np.abs(fr) + scale)
+    zeros = off & (fa == 0)
+    count, total = int(zeros.sum()), int(off.sum())
+    if count < 4 or count < 0.9 * total:
+        return None
+    return (
+        f"diagnosis: {count} of {fa.size} values are exactly 0 where the reference's are not: the result "
+        "looks partly unwritten (never computed there)"
+    )
 
 
 def _rounded_through(a: np.ndarray, r: np.ndarray, dtype: str) -> str | None:
-    """The coarsest format that every finite actual value fits and that the actual values mostly
-    equal the reference rounded to, while most reference values do not fit it. Requiring the match
-    keeps an unwritten (zero), constant or integer-valued result from looking rounded."""
-    if a.size < 8 or np.iscomplexobj(a) or np.iscomplexobj(r) or a.shape != r.shape:
+    """The coarsest format that every finite actual value fits, that most of the reference's nonzero
+    values do not, and whose rounding explains the difference (the values stay within a few of its
+    steps of the reference). Integer-valued results are left alone: they fit every format."""
+    fa, fr = _finite_pair(a, r)
+    nonzero = fa != 0
+    if fa.size < 8 or np.unique(fa[nonzero]).size < 8 or np.all(fa == np.round(fa)):
         return None
-    both = np.isfinite(a) & np.isfinite(r)
-    finite_a, finite_r = a[both], r[both]
-    if np.unique(finite_a[finite_a != 0]).size < 8:
-        return None
+    scale = _rms(fr)
+    reference_nonzero = fr[fr != 0]
     for name, spoils in ROUNDED_THROUGH.items():
         fmt = FORMATS[name]
         # The first thousand values rule most formats out: the whole result is read only for a fit.
-        fits = dtype in spoils and bool(fmt.holds(finite_a[:1024]).all()) and bool(fmt.holds(finite_a).all())
-        if fits and np.mean(fmt.holds(finite_r)) < 0.5 and np.mean(finite_a == fmt.round(finite_r)) >= 0.5:
+        if dtype not in spoils or not fmt.holds(fa[:1024]).all() or not fmt.holds(fa).all():
+            continue
+        if reference_nonzero.size == 0 or np.mean(fmt.holds(reference_nonzero)) >= 0.5:
+            continue
+        close = np.abs(fa - fr) <= ROUNDED_CLOSE_STEPS * fmt.step * (np.abs(fr) + scale)
+        if np.mean(close) >= ROUNDED_CLOSE_SHARE:
             return name
     return None
 
 
 @dataclass(frozen=True)
 class SystematicFit:
-    """``actual - reference ~ offset + slope * reference``, and the share of the difference it explains."""
+    """``actual - reference`` explained by an offset and/or a scale of the reference."""
 
-    offset: float
-    slope: float
-    share: float
     text: str
     tf32_like: bool  # a pure shrink of TF32's size: TF32's truncation could produce it
 
 
+def _residual(d: np.ndarray, fitted: np.ndarray) -> float:
+    return float(np.sum((d - fitted) ** 2))
+
+
 def _systematic_fit(a: np.ndarray, r: np.ndarray) -> SystematicFit | None:
-    """The fit, when a scale and an offset explain most of a difference spread over the result (a
+    """The fit, when an offset and/or a scale explain most of a difference spread over the result (a
     wrong constant, a missing term, accumulation in a narrower type); None otherwise."""
     if np.iscomplexobj(a) or np.iscomplexobj(r) or a.shape != r.shape:
         return None
-    both = np.isfinite(a) & np.isfinite(r)
-    if int(both.sum()) < MIN_ELEMENTS:
+    fa, fr = _finite_pair(a, r)
+    if fa.size < MIN_ELEMENTS:
         return None
-    x = r[both].astype(np.float64)
-    d = a[both].astype(np.float64) - x
-    squares = d * d
-    total = float(np.sum(squares))
-    if total == 0.0 or np.mean(d != 0) < MIN_SHARE_DIFFERING:
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = fa - fr
+    if not np.all(np.isfinite(d)):
         return None
-    if float(np.max(squares)) > MAX_SHARE_OF_ONE_ELEMENT * total:
-        return None  # one element (or a few) carries it: a local defect, not a scale
-    design = np.stack([np.ones_like(x), x], axis=1)
-    (offset, slope), *_ = np.linalg.lstsq(design, d, rcond=None)
-    share = 1.0 - float(np.sum((d - offset - slope * x) ** 2)) / total
-    if share < SYSTEMATIC_SHARE:
+    unit = float(max(np.max(np.abs(d)), np.max(np.abs(fr))))
+    if unit == 0.0:
         return None
-    rms_d = math.sqrt(total / d.size)
-    with_scale = abs(slope) * math.sqrt(float(np.mean(x * x))) >= 0.1 * rms_d
-    fit = f"{1.0 + slope:.7g} x reference" if with_scale else "reference"
-    if abs(offset) >= 0.1 * rms_d:
-        fit += f" {'+' if offset > 0 else '-'} {abs(offset):.3g}"
+    unit = 2.0 ** math.ceil(math.log2(unit))  # a power of two: scaling is exact, squares cannot overflow
+    d, x = d / unit, fr / unit
+    total = float(np.sum(d * d))
+    active = (fa != 0) | (fr != 0)  # a mask or ReLU zero on both sides says nothing either way
+    if total == 0.0 or np.mean(d[active] != 0) < MIN_SHARE_DIFFERING:
+        return None
+    offset_only = float(np.mean(d))
+    xx = float(np.dot(x, x))
+    scale_only = float(np.dot(d, x)) / xx if xx > 0 else 0.0
+    centred = x - np.mean(x)
+    spread = float(np.dot(centred, centred))
+    slope = float(np.dot(d, centred)) / spread if spread > 1e-24 * max(xx, 1e-300) else 0.0
+    offset = float(np.mean(d)) - slope * float(np.mean(x))
+    fits = {
+        "offset": (offset_only, 0.0, _residual(d, np.full_like(d, offset_only))),
+        "scale": (0.0, scale_only, _residual(d, scale_only * x)),
+        "both": (offset, slope, _residual(d, offset + slope * x)),
+    }
+    share = {name: 1.0 - residual / total for name, (_, _, residual) in fits.items()}
+    if not share["both"] >= SYSTEMATIC_SHARE:
+        return None
+    # The fit must hold without the element that differs most: one bad value is not a scale.
+    worst = int(np.argmax(d * d))
+    chosen = max(("offset", "scale"), key=lambda name: share[name])
+    if share[chosen] < share["both"] - SIMPLER_FIT_MARGIN:
+        chosen = "both"
+    chosen_offset, chosen_slope, _ = fits[chosen]
+    rest = np.delete(d, worst)
+    rest_total = float(np.sum(rest * rest))
+    rest_fitted = chosen_offset + chosen_slope * np.delete(x, worst)
+    if rest_total == 0.0 or 1.0 - _residual(rest, rest_fitted) / rest_total < SYSTEMATIC_SHARE:
+        return None
+    fit = f"{1.0 + chosen_slope:.7g} x reference" if chosen != "offset" else "reference"
+    if chosen != "scale":
+        value = chosen_offset * unit
+        fit += f" {'+' if value > 0 else '-'} {abs(value):.3g}"
     text = (
         f"diagnosis: the difference is systematic (a scale or offset): actual = {fit} accounts for "
-        f"{100.0 * share:.1f}% of it; a wrong constant, a missing term, or accumulation in a narrower type"
+        f"{100.0 * share[chosen]:.1f}% of it; a wrong constant, a missing term, or accumulation in a "
+        "narrower type"
     )
-    # The same difference fitted by a scale alone: a TF32 shrink needs no offset.
-    shrink = float(np.dot(d, x) / np.dot(x, x)) if np.dot(x, x) > 0 else 0.0
-    shrink_share = 1.0 - float(np.sum((d - shrink * x) ** 2)) / total
-    tf32_like = -TF32_MAX_SHRINK <= shrink < 0 and shrink_share >= SYSTEMATIC_SHARE
-    return SystematicFit(float(offset), float(slope), share, text, tf32_like)
-
-
-def _constant_line(a: np.ndarray, r: np.ndarray) -> str | None:
-    """An actual result that holds one value everywhere while the reference varies: never computed
-    (zeros: unwritten), filled, or saturated."""
-    finite = a[np.isfinite(a)]
-    if a.size < 2 or finite.size != a.size or np.iscomplexobj(a) or not np.all(finite == finite[0]):
-        return None
-    if np.all(r == r.reshape(-1)[0]):
-        return None
-    value = finite[0]
-    what = "unwritten (never computed)" if value == 0 else "filled with a constant, or saturated"
-    return f"diagnosis: every actual value is {float(value):.7g} while the reference's vary: it looks {what}"
+    _, _, residual_scale = fits["scale"]
+    _, _, residual_offset = fits["offset"]
+    _, _, residual_both = fits["both"]
+    tf32_like = (
+        -TF32_MAX_SHRINK <= scale_only < 0
+        and residual_scale <= 2 * residual_both
+        and residual_scale < residual_offset
+    )
+    return SystematicFit(text, tf32_like)
 
 
 def _tf32_line(
     actual: HostLeaf, expected: HostLeaf, a: np.ndarray, r: np.ndarray, scale: float
 ) -> str | None:
     """TF32 when a float32 error has TF32's size and is spread over the whole result."""
+    finite = a[np.isfinite(a)]
+    if finite.size and not np.iscomplexobj(finite) and np.all(finite == np.round(finite)):
+        return None  # integer-valued results (a floor, a rounding to whole numbers) are not TF32's
     with np.errstate(invalid="ignore", divide="ignore"):
         relative = np.abs(a - r) / (np.abs(r) + scale)
     worst = float(np.nanmax(relative)) if relative.size else 0.0
@@ -180,13 +251,16 @@ def diagnose_float_mismatch(
     lines = _nan_inf_lines(a, r)
     if lines:
         return lines
+    if np.iscomplexobj(a) or np.iscomplexobj(r):
+        tf32 = _tf32_line(actual, expected, a, r, scale) if expected.dtype == "complex64" else None
+        return [tf32] if tf32 is not None else []
     # The shape of an error shows in a sample as well as in the whole: large results are read on an
     # evenly strided sample, so a failing comparison of 10^7 elements stays cheap.
     step = max(1, a.size // SAMPLE_SIZE)
     a, r = a.reshape(-1)[::step], r.reshape(-1)[::step]
-    constant = _constant_line(a, r)
-    if constant is not None:
-        return [constant]
+    for line in (_constant_line(a, r), _partly_unwritten_line(a, r, scale, tol)):
+        if line is not None:
+            return [line]
     rounded = _rounded_through(a, r, expected.dtype)
     if rounded is not None:
         return [
@@ -194,7 +268,7 @@ def diagnose_float_mismatch(
             f"are not: the result looks computed in or rounded through {rounded}"
         ]
     systematic = _systematic_fit(a, r)
-    tf32 = _tf32_line(actual, expected, a, r, scale) if expected.dtype in ("float32", "complex64") else None
+    tf32 = _tf32_line(actual, expected, a, r, scale) if expected.dtype == "float32" else None
     if systematic is None:
         return [tf32] if tf32 is not None else []
     if tf32 is not None and systematic.tf32_like:

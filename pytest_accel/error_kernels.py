@@ -57,6 +57,10 @@ class _NumpyOps:
         return float(np.sqrt(np.sum(np.square(values, dtype=np.float64)) / count)) if count else 0.0
 
     @staticmethod
+    def largest(values: Any) -> float:
+        return float(np.max(values))
+
+    @staticmethod
     def top_indices(flat: Any, k: int) -> np.ndarray:
         picked = np.argpartition(-flat, k - 1)[:k] if flat.size > k else np.arange(flat.size)
         return picked[np.argsort(-flat[picked], kind="stable")]
@@ -93,6 +97,10 @@ class _TorchOps:
     @staticmethod
     def rms(values: Any, count: int) -> float:
         return float(values.double().square().sum().sqrt()) / count**0.5 if count else 0.0
+
+    @staticmethod
+    def largest(values: Any) -> float:
+        return float(values.max())
 
     @staticmethod
     def top_indices(flat: Any, k: int) -> Any:
@@ -135,6 +143,12 @@ class _JaxOps:
         return float(jnp.sqrt(jnp.sum(jnp.square(values)) / count)) if count else 0.0
 
     @staticmethod
+    def largest(values: Any) -> float:
+        import jax.numpy as jnp
+
+        return float(jnp.max(values))
+
+    @staticmethod
     def top_indices(flat: Any, k: int) -> Any:
         import jax
 
@@ -173,10 +187,10 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
     magnitude = xp.abs(r)
     finite = bool(finite_r.all()) and bool(xp.isfinite(a).all())
     if finite:
-        scale = ops.rms(magnitude, size)
+        scale = _scale(ops, magnitude, size)
     else:
         magnitude = xp.where(finite_r, magnitude, 0.0)
-        scale = ops.rms(magnitude, int(finite_r.sum()))
+        scale = _scale(ops, magnitude, int(finite_r.sum()))
         same_special = (xp.isnan(a) & xp.isnan(r)) | ((a == r) & ~finite_r)
         diff = xp.where(same_special, 0.0, xp.where(xp.isnan(diff), math.inf, diff))
     allowed = magnitude * tol.rtol + (tol.atol + tol.rtol * scale)
@@ -193,6 +207,17 @@ def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dt
         for i, av, rv, dv, lv in zip(ops.to_numpy(index), *picked, strict=True)
     ]
     return ErrorStats(worst, finite, count, size, scale, top)
+
+
+def _scale(ops: Any, magnitude: Any, count: int) -> float:
+    """rms(reference), also where squaring its values would overflow (float64 beyond 1e154, float32
+    work beyond 1e19: every allowance would become Inf and anything would pass) or underflow."""
+    scale = ops.rms(magnitude, count)
+    if count and (not math.isfinite(scale) or scale == 0.0):
+        largest = ops.largest(magnitude)
+        if largest > 0 and math.isfinite(largest):
+            scale = largest * ops.rms(magnitude / largest, count)
+    return scale
 
 
 def host_copy(values: Any) -> np.ndarray:

@@ -27,6 +27,7 @@ class FloatFormat:
     min_exponent: int
     max_finite: float
     overflows_to_inf: bool  # False: values beyond max_finite become NaN (the format has no Inf)
+    has_negative_zero: bool = True  # False for the fnuz formats, whose -0 bit pattern is their NaN
 
     @property
     def unit_roundoff(self) -> float:
@@ -58,6 +59,8 @@ class FloatFormat:
                 rounded = np.where(over, np.copysign(math.inf, x), rounded)
             else:
                 rounded = np.where(over, math.nan, rounded)
+            if not self.has_negative_zero:
+                rounded = np.where(rounded == 0, 0.0, rounded)
         return rounded
 
     def holds(self, values: np.ndarray) -> np.ndarray:
@@ -73,8 +76,8 @@ FORMATS: dict[str, FloatFormat] = {
     "float8_e5m2": FloatFormat("float8_e5m2", 2, -14, 57344.0, overflows_to_inf=True),
     "float8_e4m3fn": FloatFormat("float8_e4m3fn", 3, -6, 448.0, overflows_to_inf=False),
     # The "fnuz" variants (AMD MI300): no Inf, no negative zero, one more binade of subnormal range.
-    "float8_e5m2fnuz": FloatFormat("float8_e5m2fnuz", 2, -15, 57344.0, overflows_to_inf=False),
-    "float8_e4m3fnuz": FloatFormat("float8_e4m3fnuz", 3, -7, 240.0, overflows_to_inf=False),
+    "float8_e5m2fnuz": FloatFormat("float8_e5m2fnuz", 2, -15, 57344.0, False, has_negative_zero=False),
+    "float8_e4m3fnuz": FloatFormat("float8_e4m3fnuz", 3, -7, 240.0, False, has_negative_zero=False),
     "bfloat16": FloatFormat("bfloat16", 7, -126, math.ldexp(2 - 2.0**-7, 127), overflows_to_inf=True),
     "float16": FloatFormat("float16", 10, -14, 65504.0, overflows_to_inf=True),
     "float32": FloatFormat("float32", 23, -126, math.ldexp(2 - 2.0**-23, 127), overflows_to_inf=True),

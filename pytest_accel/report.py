@@ -12,15 +12,23 @@ import textwrap
 from tabulate import tabulate
 
 from pytest_accel.results import ItemRecord
-from pytest_accel.side_by_side import Layout, build_layout, fit_names, shorten, split_to_fit, table_rows
+from pytest_accel.side_by_side import (
+    Layout,
+    build_layout,
+    fit_names,
+    shorten,
+    shorten_all,
+    split_to_fit,
+    table_rows,
+)
 from pytest_accel.units import format_seconds
 
 DEFAULT_WIDTH = 120
 MIN_SHORTENED = 12
 # Key columns that give way when a table is too wide, in order, with the width each keeps at least
-# ("dtype" switches to short names); a second, harder round for the widest cases (three devices, long
-# bench names, 80 columns).
-SHORTENED_FIRST = (("bench", 12), ("test", MIN_SHORTENED), ("dtype", 0), ("bench", 6), ("test", 8))
+# ("dtype" switches to short names). The harder round is used only when it makes the table fit.
+SHORTENED_FIRST = (("bench", 12), ("test", MIN_SHORTENED), ("dtype", 0))
+SHORTENED_HARDER = (("bench", 6), ("test", 8))
 SHORT_DTYPES = {
     "float64": "f64",
     "float32": "f32",
@@ -108,24 +116,47 @@ def render_summary(
     return "\n".join(wrap_lines(lines, width))
 
 
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def _tabulate(headers: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _shrunk(
+    headers: list[str], rows: list[list[str]], width: int, steps: tuple[tuple[str, int], ...]
+) -> tuple[list[list[str]], str]:
+    """Rows with key columns shortened step by step until the table fits; different names stay
+    different (rows must stay tellable apart)."""
+    text = _tabulate(headers, rows)
+    for name, least in steps:
+        excess = _widest(text) - width
+        if excess <= 0 or not rows:
+            break
+        if name not in headers:
+            continue
+        column = headers.index(name)
+        if name == "dtype":
+            short = [SHORT_DTYPES.get(row[column], row[column]) for row in rows]
+        else:
+            longest = max(len(row[column]) for row in rows)
+            limit = max(least, longest - excess, len(name))
+            short = shorten_all([row[column] for row in rows], limit)
+        rows = [[*row[:column], cell, *row[column + 1 :]] for row, cell in zip(rows, short, strict=True)]
+        text = _tabulate(headers, rows)
+    return rows, text
+
+
 def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
     """A table of these device groups; if it is still wider than the terminal, names give way: bench
     names and test names lose their middle, dtypes take their short names (f32, bf16, f8e4m3)."""
     headers, rows = table_rows(layout, groups)
-    text = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-    yielding = [(headers.index(name), least) for name, least in SHORTENED_FIRST if name in headers]
-    for column, least in yielding:
-        excess = max(len(line) for line in text.splitlines()) - width
-        if excess <= 0 or not rows:
-            break
-        if headers[column] == "dtype":
-            short = [SHORT_DTYPES.get(row[column], row[column]) for row in rows]
-        else:
-            longest = max(len(row[column]) for row in rows)
-            limit = max(least, longest - excess, len(headers[column]))
-            short = [shorten(row[column], limit) for row in rows]
-        rows = [[*row[:column], cell, *row[column + 1 :]] for row, cell in zip(rows, short, strict=True)]
-        text = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    rows, text = _shrunk(headers, rows, width, SHORTENED_FIRST)
+    if _widest(text) > width:
+        _, harder = _shrunk(headers, rows, width, SHORTENED_HARDER)
+        if _widest(harder) <= width:
+            text = harder
     return text
 
 

@@ -177,6 +177,52 @@ def shorten(text: str, width: int) -> str:
     return text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2) :]
 
 
+def shorten_all(names: list[str], width: int) -> list[str]:
+    """Each name shortened to ``width``, keeping different names different: where losing the middle
+    would make names alike, the part in which they differ is kept and their shared start and end give
+    way around it; if even that cannot keep them apart, those names stay whole."""
+    plain = {name: shorten(name, width) for name in set(names)}
+    alike: dict[str, list[str]] = {}
+    for name, short in plain.items():
+        alike.setdefault(short, []).append(name)
+    chosen = dict(plain)
+    for group in alike.values():
+        if len(group) > 1:
+            chosen.update(_around_difference(sorted(group), width))
+    if len(set(chosen.values())) < len(chosen):
+        chosen = {name: name for name in chosen}
+    return [chosen[name] for name in names]
+
+
+def _around_difference(names: list[str], width: int) -> dict[str, str]:
+    """Names that share a start and an end, shortened in those shared parts, not where they differ."""
+    head = _shared_start(names)
+    tail = _shared_start(sorted(name[len(head) :][::-1] for name in names))[::-1]
+    core = max(len(name) - len(head) - len(tail) for name in names)
+    room = width - core - 2  # two ellipses
+    if room < 2:
+        return {name: name for name in names}
+    keep_head, keep_tail = (room + 1) // 2, room // 2
+    shortened = {}
+    for name in names:
+        middle = name[len(head) : len(name) - len(tail)]
+        front = head if len(head) <= keep_head else head[:keep_head] + "…"
+        back = tail if len(tail) <= keep_tail else "…" + tail[len(tail) - keep_tail :]
+        shortened[name] = front + middle + back
+    return shortened
+
+
+def _shared_start(names: list[str]) -> str:
+    """The longest start that all the sorted ``names`` share (the first and last decide it)."""
+    if not names:
+        return ""
+    first, last = names[0], names[-1]
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
 def _width(column: list[str]) -> int:
     return max((len(cell) for cell in column), default=0)
 
@@ -219,5 +265,6 @@ def table_rows(layout: Layout, groups: list[int]) -> tuple[list[str], list[list[
 def fit_names(layout: Layout, width: int) -> None:
     """Shorten test names in the middle so that they take at most about two fifths of the width."""
     limit = max(MIN_NAME_WIDTH, 2 * width // 5)
-    for key_cells, _ in layout.rows:
-        key_cells[0] = shorten(key_cells[0], limit)
+    names = shorten_all([key_cells[0] for key_cells, _ in layout.rows], limit)
+    for (key_cells, _), name in zip(layout.rows, names, strict=True):
+        key_cells[0] = name

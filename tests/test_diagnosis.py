@@ -84,3 +84,61 @@ def test_integer_valued_results_are_not_called_rounded():
     r = RNG.standard_normal((32, 32)).astype(np.float32)
     lines = diagnosis(np.round(r), r)
     assert not any("rounded through" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("k", [16, 256])
+def test_a_float32_product_computed_in_float16_is_named_not_blamed_on_tf32(k):
+    # Half-precision inputs and accumulation: the values fit float16 and stay within a few of its steps.
+    x, w = RNG.standard_normal((64, k)).astype(np.float32), RNG.standard_normal((k, 64)).astype(np.float32)
+    lines = diagnosis((x.astype(np.float16) @ w.astype(np.float16)).astype(np.float32), x @ w)
+    assert len(lines) == 1 and "rounded through float16" in lines[0], lines
+
+
+def test_relu_outputs_rounded_through_float16_are_named_despite_their_zeros():
+    r = np.maximum(RNG.standard_normal((64, 64)), 0).astype(np.float32)
+    (line,) = diagnosis(r.astype(np.float16).astype(np.float32), r)
+    assert "rounded through float16" in line
+
+
+def test_integer_results_get_neither_rounded_through_nor_tf32():
+    pixels = RNG.uniform(0, 255, (32, 32)).astype(np.float32)
+    assert diagnosis(np.floor(pixels), pixels) == []
+
+
+def test_a_partly_unwritten_result_is_said_to_be():
+    r = RNG.standard_normal(1000).astype(np.float32)
+    bad = r.copy()
+    bad[100:] = 0.0
+    (line,) = diagnosis(bad, r)
+    assert line.startswith("diagnosis: 900 of 1000 values are exactly 0 where the reference's are not")
+
+
+def test_an_offset_on_positive_data_is_not_blamed_on_tf32():
+    # Around 100, a scale explains an offset almost as well; the offset still wins, and TF32 stays out.
+    r = (100 + RNG.standard_normal(512)).astype(np.float32)
+    (line,) = diagnosis(r - np.float32(0.05), r)
+    assert "actual = reference - 0.05" in line
+
+
+def test_huge_values_give_a_true_fit_or_none_never_nan():
+    r = RNG.standard_normal(256) * 1e300
+    garbage = RNG.standard_normal(256) * 1e307  # like uninitialized float64 memory
+    assert not any("nan%" in line for line in diagnosis(garbage, r))
+    (line,) = diagnosis(r * 1.5, r)
+    assert "actual = 1.5 x reference accounts for 100.0%" in line
+
+
+def test_finite_values_where_the_reference_has_inf_are_said():
+    r = np.concatenate([np.full(4, np.inf), RNG.standard_normal(60)]).astype(np.float32)
+    bad = r.copy()
+    bad[:4] = 1.0
+    assert "diagnosis: 4 finite number(s) where the reference has Inf" in diagnosis(bad, r)
+
+
+@pytest.mark.parametrize("magnitude", [1e160, 1e-170])
+def test_float64_results_beyond_the_square_range_are_still_compared(magnitude):
+    # Squaring 1e160 overflows float64: the scale must not become Inf (every allowance with it).
+    r = RNG.standard_normal(100) * magnitude
+    with pytest.raises(ParityError):
+        assert_parity(-r, r)
+    assert_parity(r * (1 + 1e-13), r)

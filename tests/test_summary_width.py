@@ -71,3 +71,32 @@ def test_the_summary_fits_the_width_and_loses_nothing(
         result.assert_outcomes(passed=6 * devices + 2 * devices - 1, failed=1)
     else:
         result.assert_outcomes(passed=8)
+
+
+def test_shortened_names_stay_tellable_apart(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two tests whose ids differ only in the middle: shortening the middle away would make their rows
+    # look alike, so that shortening is not done, in any table, however narrow the terminal.
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=3")
+    monkeypatch.setenv("COLUMNS", "60")
+    pytester.makepyfile(
+        test_pair="""
+        import pytest
+
+        @pytest.mark.accel(framework="jax")
+        @pytest.mark.parametrize("variant", ["first_then_a_long_shared_end", "second_then_a_long_shared_end"])
+        def test_a_long_shared_beginning(accel_device, variant):
+            accel_device.check(accel_device.bench(lambda a: a * 2, accel_device.randn(8)))
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "--accel=all", "--accel-bench-budget=0.01", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=6)
+    section = _accel_section(result.outlines)
+    tables = [i for i, line in enumerate(section) if line.startswith("test ")]
+    assert len(tables) >= 2  # three devices do not fit in 60 columns side by side
+    for start, end in zip(tables, [*tables[1:], len(section)], strict=True):
+        rows = [line for line in section[start + 2 : end] if line.startswith("te")]
+        assert len(rows) == 2 and len({row.split()[0] for row in rows}) == 2, rows

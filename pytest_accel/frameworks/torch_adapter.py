@@ -105,8 +105,8 @@ class TorchAdapter:
         if name not in DTYPE_NAMES:
             raise ValueError(f"unknown dtype {name!r}")
         found = getattr(torch, name, None)
-        if found is None:  # float8 arrived in torch 2.1
-            raise ValueError(f"torch {torch.__version__} has no {name}; torch 2.1 and later have it")
+        if found is None:  # float8 arrived in torch 2.1, its fnuz variants later
+            raise ValueError(f"torch {torch.__version__} has no {name}; a newer torch has it")
         return found
 
     def native_device(self, info: DeviceInfo) -> Any:
@@ -143,8 +143,17 @@ class TorchAdapter:
 
     def to_host(self, value: Any) -> np.ndarray:
         tensor = value.detach()
-        if tensor.is_floating_point() and tensor.dtype not in _NUMPY_FLOATS:
-            tensor = tensor.to(torch.float32)  # exact: numpy has no bfloat16 or float8 (of any kind)
+        wider = torch.complex64 if tensor.dtype == torch.complex32 else torch.float32
+        if tensor.dtype == torch.complex32 or (
+            tensor.is_floating_point() and tensor.dtype not in _NUMPY_FLOATS
+        ):
+            try:
+                tensor = tensor.to(wider)  # exact: numpy has no bfloat16 or float8 (of any kind)
+            except (RuntimeError, NotImplementedError) as exc:
+                raise TypeError(
+                    f"cannot compare a torch {tensor.dtype} tensor: torch cannot convert it to {wider} "
+                    f"({str(exc).splitlines()[0]}); check a float32 copy of it instead"
+                ) from None
         return tensor.resolve_conj().resolve_neg().cpu().numpy()
 
     def dtype_name(self, value: Any) -> str:
