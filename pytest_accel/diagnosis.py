@@ -73,23 +73,15 @@ ROUNDED_CLOSE_SHARE = 0.9
 
 
 def _finite_pair(a: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The elements finite on both sides, in float64 (real results only)."""
+    """The elements finite on both sides, in float64 (real results only): what the diagnoses below
+    read."""
     both = np.isfinite(a) & np.isfinite(r)
     return a[both].astype(np.float64), r[both].astype(np.float64)
 
 
-def _rms(values: np.ndarray) -> float:
-    """Root mean square without overflow or underflow: the values are scaled by their largest first."""
-    largest = float(np.max(np.abs(values))) if values.size else 0.0
-    if largest == 0.0:
-        return 0.0
-    return largest * float(np.sqrt(np.mean(np.square(values / largest))))
-
-
-def _constant_line(a: np.ndarray, r: np.ndarray) -> str | None:
+def _constant_line(fa: np.ndarray, fr: np.ndarray) -> str | None:
     """An actual result that holds one value everywhere while the reference varies: never computed
-    (zeros: unwritten), filled, or saturated."""
-    fa, fr = _finite_pair(a, r)
+    (zeros: unwritten), filled, or saturated. ``fa``, ``fr``: the elements finite on both sides."""
     if fa.size < 2 or not np.all(fa == fa[0]) or np.all(fr == fr[0]):
         return None
     value = float(fa[0])
@@ -97,10 +89,9 @@ def _constant_line(a: np.ndarray, r: np.ndarray) -> str | None:
     return f"diagnosis: every actual value is {value:.7g} while the reference's vary: it looks {what}"
 
 
-def _partly_unwritten_line(a: np.ndarray, r: np.ndarray, scale: float, tol: Tolerance) -> str | None:
+def _partly_unwritten_line(fa: np.ndarray, fr: np.ndarray, scale: float, tol: Tolerance) -> str | None:
     """Most elements that are off are exact zeros where the reference has a number: part of the
     result was never written (a grid launched too small, a missed tail)."""
-    fa, fr = _finite_pair(a, r)
     off = np.abs(fa - fr) > tol.atol + tol.rtol * (np.abs(fr) + scale)
     zeros = off & (fa == 0)
     count, total = int(zeros.sum()), int(off.sum())
@@ -112,15 +103,13 @@ def _partly_unwritten_line(a: np.ndarray, r: np.ndarray, scale: float, tol: Tole
     )
 
 
-def _rounded_through(a: np.ndarray, r: np.ndarray, dtype: str) -> str | None:
+def _rounded_through(fa: np.ndarray, fr: np.ndarray, scale: float, dtype: str) -> str | None:
     """The coarsest format that every finite actual value fits, that most of the reference's nonzero
     values do not, and whose rounding explains the difference (the values stay within a few of its
     steps of the reference). Integer-valued results are left alone: they fit every format."""
-    fa, fr = _finite_pair(a, r)
     nonzero = fa != 0
     if fa.size < 8 or np.unique(fa[nonzero]).size < 8 or np.all(fa == np.round(fa)):
         return None
-    scale = _rms(fr)
     reference_nonzero = fr[fr != 0]
     for name, spoils in ROUNDED_THROUGH.items():
         fmt = FORMATS[name]
@@ -147,12 +136,9 @@ def _residual(d: np.ndarray, fitted: np.ndarray) -> float:
     return float(np.sum((d - fitted) ** 2))
 
 
-def _systematic_fit(a: np.ndarray, r: np.ndarray) -> SystematicFit | None:
+def _systematic_fit(fa: np.ndarray, fr: np.ndarray) -> SystematicFit | None:
     """The fit, when an offset and/or a scale explain most of a difference spread over the result (a
     wrong constant, a missing term, accumulation in a narrower type); None otherwise."""
-    if np.iscomplexobj(a) or np.iscomplexobj(r) or a.shape != r.shape:
-        return None
-    fa, fr = _finite_pair(a, r)
     if fa.size < MIN_ELEMENTS:
         return None
     with np.errstate(over="ignore", invalid="ignore"):
@@ -168,19 +154,16 @@ def _systematic_fit(a: np.ndarray, r: np.ndarray) -> SystematicFit | None:
     active = (fa != 0) | (fr != 0)  # a mask or ReLU zero on both sides says nothing either way
     if total == 0.0 or np.mean(d[active] != 0) < MIN_SHARE_DIFFERING:
         return None
-    offset_only = float(np.mean(d))
+    mean_d, mean_x = float(np.mean(d)), float(np.mean(x))
     xx = float(np.dot(x, x))
     scale_only = float(np.dot(d, x)) / xx if xx > 0 else 0.0
-    centred = x - np.mean(x)
+    centred = x - mean_x
     spread = float(np.dot(centred, centred))
     slope = float(np.dot(d, centred)) / spread if spread > 1e-24 * max(xx, 1e-300) else 0.0
-    offset = float(np.mean(d)) - slope * float(np.mean(x))
-    fits = {
-        "offset": (offset_only, 0.0, _residual(d, np.full_like(d, offset_only))),
-        "scale": (0.0, scale_only, _residual(d, scale_only * x)),
-        "both": (offset, slope, _residual(d, offset + slope * x)),
-    }
-    share = {name: 1.0 - residual / total for name, (_, _, residual) in fits.items()}
+    offset = mean_d - slope * mean_x
+    fits = {"offset": (mean_d, 0.0), "scale": (0.0, scale_only), "both": (offset, slope)}
+    residual = {name: _residual(d, b + m * x) for name, (b, m) in fits.items()}
+    share = {name: 1.0 - value / total for name, value in residual.items()}
     if not share["both"] >= SYSTEMATIC_SHARE:
         return None
     # The fit must hold without the element that differs most: one bad value is not a scale.
@@ -188,7 +171,7 @@ def _systematic_fit(a: np.ndarray, r: np.ndarray) -> SystematicFit | None:
     chosen = max(("offset", "scale"), key=lambda name: share[name])
     if share[chosen] < share["both"] - SIMPLER_FIT_MARGIN:
         chosen = "both"
-    chosen_offset, chosen_slope, _ = fits[chosen]
+    chosen_offset, chosen_slope = fits[chosen]
     rest = np.delete(d, worst)
     rest_total = float(np.sum(rest * rest))
     rest_fitted = chosen_offset + chosen_slope * np.delete(x, worst)
@@ -203,13 +186,10 @@ def _systematic_fit(a: np.ndarray, r: np.ndarray) -> SystematicFit | None:
         f"{100.0 * share[chosen]:.1f}% of it; a wrong constant, a missing term, or accumulation in a "
         "narrower type"
     )
-    _, _, residual_scale = fits["scale"]
-    _, _, residual_offset = fits["offset"]
-    _, _, residual_both = fits["both"]
     tf32_like = (
         -TF32_MAX_SHRINK <= scale_only < 0
-        and residual_scale <= 2 * residual_both
-        and residual_scale < residual_offset
+        and residual["scale"] <= 2 * residual["both"]
+        and residual["scale"] < residual["offset"]
     )
     return SystematicFit(text, tf32_like)
 
@@ -258,16 +238,17 @@ def diagnose_float_mismatch(
     # evenly strided sample, so a failing comparison of 10^7 elements stays cheap.
     step = max(1, a.size // SAMPLE_SIZE)
     a, r = a.reshape(-1)[::step], r.reshape(-1)[::step]
-    for line in (_constant_line(a, r), _partly_unwritten_line(a, r, scale, tol)):
+    fa, fr = _finite_pair(a, r)
+    for line in (_constant_line(fa, fr), _partly_unwritten_line(fa, fr, scale, tol)):
         if line is not None:
             return [line]
-    rounded = _rounded_through(a, r, expected.dtype)
+    rounded = _rounded_through(fa, fr, scale, expected.dtype)
     if rounded is not None:
         return [
             f"diagnosis: every actual value is exactly representable in {rounded} and the reference's "
             f"are not: the result looks computed in or rounded through {rounded}"
         ]
-    systematic = _systematic_fit(a, r)
+    systematic = _systematic_fit(fa, fr)
     tf32 = _tf32_line(actual, expected, a, r, scale) if expected.dtype == "float32" else None
     if systematic is None:
         return [tf32] if tf32 is not None else []

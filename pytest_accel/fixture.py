@@ -355,8 +355,7 @@ def _rounded_to_float8(host: np.ndarray, dtype_name: str) -> np.ndarray:
     JAX makes NaN, and float8 data is scaled into range in practice anyway."""
     __tracebackhide__ = True
     fmt = FORMATS[dtype_name]
-    with np.errstate(invalid="ignore"):
-        rounded = fmt.round(host)
+    rounded = round_host(host, dtype_name)
     lost = np.isnan(rounded) & ~np.isnan(host)
     if lost.any():
         largest = float(np.nanmax(np.abs(host[lost])))

@@ -25,7 +25,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from defects import DEFECTS, middle  # noqa: E402
-from test_parity_corpus import BENIGN_KEYS, corpus_pair  # noqa: E402
+from test_parity_corpus import BENIGN_KEYS, corpus_pair, normalized_error  # noqa: E402
 
 from pytest_accel import ParityError, assert_parity  # noqa: E402
 from pytest_accel.float_formats import FLOAT8_DTYPES, FORMATS  # noqa: E402
@@ -64,15 +64,6 @@ def float8_pair(key: str, dtype: str) -> tuple[Any, Any]:
     gpu, cpu = corpus_pair(key)
     scale = scale_for(cpu.float().numpy(), dtype)
     return to_float8(gpu, dtype, scale), to_float8(cpu, dtype, scale)
-
-
-def normalized_error(actual: Any, reference: Any) -> np.ndarray:
-    a = torch.as_tensor(actual).double().numpy()
-    r = torch.as_tensor(reference).double().numpy()
-    rms = math.sqrt(float(np.mean(np.square(r)))) if r.size else 0.0
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        err = np.abs(a - r) / (np.abs(r) + rms)
-    return np.where(np.isfinite(err), err, np.inf)
 
 
 def float8_grid(dtype: str) -> np.ndarray:

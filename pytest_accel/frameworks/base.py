@@ -84,11 +84,10 @@ def host_dtype_for(name: str) -> np.dtype:
 
 
 def host_float32(host: np.ndarray) -> np.ndarray:
-    """A host array of a type numpy lacks (ml_dtypes' bfloat16 and float8, as JAX returns them) as
-    float32, exactly; other arrays unchanged."""
+    """A host array of a float type numpy lacks (ml_dtypes' bfloat16, float8, float4..., as JAX returns
+    them: user-defined dtypes) as float32, exactly; other arrays unchanged."""
     dtype = host.dtype
-    other_float = dtype.isbuiltin == 2 and dtype.name.startswith(("float", "bfloat"))  # float4, e8m0...
-    if dtype.name in HOST_AS_FLOAT32 or other_float:
+    if dtype.isbuiltin == 2 and dtype.name.startswith(("float", "bfloat")):
         return host.astype(np.float32)
     return host
 
