@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_accel.device_info import DeviceInfo
 from pytest_accel.fixture import (
     ROLE_DEVICE,
     ROLE_ORACLE_PASS,
@@ -62,11 +60,11 @@ def make_item_device(item: pytest.Item, param: AccelParam, state: SessionState) 
         reference_device=_reference_label(param),
         fail_slower=param.options.fail_slower,
     )
-    info = _device_of_this_worker(state, param, record, getattr(item.config, "workerinput", None))
+    _note_worker(state, param, record, getattr(item.config, "workerinput", None))
     budget = param.options.bench_budget_s or settings.bench_budget_s
     return AccelDevice(
         adapter=adapter,
-        info=info,
+        info=param.device,
         dtype_name=param.dtype,
         options=param.options,
         test_key=key,
@@ -78,28 +76,20 @@ def make_item_device(item: pytest.Item, param: AccelParam, state: SessionState) 
     )
 
 
-def _device_of_this_worker(
+def _note_worker(
     state: SessionState, param: AccelParam, record: ItemRecord, workerinput: dict[str, Any] | None
-) -> DeviceInfo:
-    """The device the item runs on: its own, or under --accel-pin-workers this worker's of that kind.
+) -> None:
+    """Under xdist: the worker that ran the item and how many processes timed on its device at once.
 
-    Also notes the worker and how many processes time benchmarks on that device at once.
+    With --accel-pin-workers a device other than the host CPU has all its items on one worker (see
+    pinning.py), so its timings are that worker's alone; CPU devices (JAX's among them) share the cores.
     """
     if workerinput is None:
-        return param.device
-    workers = int(workerinput.get("workercount", 1))
+        return
     record.worker = str(workerinput.get("workerid"))
-    record.concurrent_workers = workers
-    pinned = state.registry.state(param.framework).pinned.get(param.device.name)
-    if pinned is None:
-        return param.device
-    record.physical_device = pinned.name
-    record.hardware = pinned.hardware
-    if pinned.kind != "cpu":  # CPU "devices" (JAX's) share the same cores; GPUs do not
-        found = state.registry.state(param.framework).discovery
-        count = len(found.of_kind(pinned.kind)) if found is not None else 1
-        record.concurrent_workers = max(1, math.ceil(workers / max(1, count)))
-    return pinned
+    record.concurrent_workers = int(workerinput.get("workercount", 1))
+    if state.settings.pin_workers and param.device.kind != "cpu":
+        record.concurrent_workers = 1
 
 
 def gate_lookup(state: SessionState, record: ItemRecord, budget_s: float) -> Callable[[str], Any] | None:
@@ -205,10 +195,9 @@ def oracle_checks_for(item: pytest.Function, state: SessionState) -> list[Record
     if cached is not None:
         return cached
     adapter = load_adapter(param.framework)
-    try:
-        adapter.dtype(oracle_dtype(param.dtype))
-    except ValueError as exc:
-        pytest.fail(f"oracle mode needs {oracle_dtype(param.dtype)}: {exc}", pytrace=False)
+    problem = _dtype_problem(adapter, oracle_dtype(param.dtype))
+    if problem is not None:  # failed outside the except block: the message is said once, not chained
+        pytest.fail(f"oracle mode needs {oracle_dtype(param.dtype)}: {problem}", pytrace=False)
     oracle = AccelDevice(
         adapter=adapter,
         info=param.reference,
@@ -223,3 +212,12 @@ def oracle_checks_for(item: pytest.Function, state: SessionState) -> list[Record
     checks = run_reference_pass(item, oracle)
     _cache(state).put(key, checks)
     return checks
+
+
+def _dtype_problem(adapter: Any, dtype_name: str) -> str | None:
+    """Why the framework cannot give ``dtype_name`` (JAX's float64 without x64), or None."""
+    try:
+        adapter.dtype(dtype_name)
+    except ValueError as exc:
+        return str(exc)
+    return None

@@ -23,7 +23,6 @@ class FrameworkState:
     discovery: Discovery | None
     unavailable: str | None
     selection: Selection | None
-    pinned: dict[str, DeviceInfo] = field(default_factory=dict)  # logical name -> this worker's device
 
 
 @dataclass
@@ -33,7 +32,6 @@ class DeviceRegistry:
     spec: DeviceSpec
     frameworks: dict[str, FrameworkState] = field(default_factory=dict)
     handed: dict[str, Any] | None = None  # under xdist: the controller's discovery (probe.py)
-    pin: int | None = None  # --accel-pin-workers: this xdist worker's number
     left_out: list[str] = field(default_factory=list)  # framework x dtype pairs that cannot exist
 
     def note_left_out(self, line: str) -> None:
@@ -42,19 +40,8 @@ class DeviceRegistry:
 
     def state(self, framework: str) -> FrameworkState:
         if framework not in self.frameworks:
-            found = self._discover(framework)
-            if self.pin is not None and found.selection is not None:
-                _pin(found, self.pin)
-            self.frameworks[framework] = found
+            self.frameworks[framework] = self._discover(framework)
         return self.frameworks[framework]
-
-    def pinned_lines(self) -> list[str]:
-        """Which device of each pinned kind this worker uses: 'jax cpu -> cpu:2'."""
-        return [
-            f"{framework} {logical} -> {device.name} ({device.hardware})"
-            for framework, state in self.frameworks.items()
-            for logical, device in state.pinned.items()
-        ]
 
     def _discover(self, framework: str) -> FrameworkState:
         if self.handed is not None and framework in self.handed:
@@ -105,6 +92,11 @@ class DeviceRegistry:
             if not any(request.kind in FRAMEWORK_KINDS[f] for f in used)
         ]
 
+    def _asked_for(self, kind: str) -> bool:
+        """Whether the spec asks for this kind (`all` asks for all): only then is its absence said."""
+        wanted = kind.partition(":")[0]
+        return self.spec.every_device or any(r.kind == wanted for r in self.spec.requests)
+
     def header_lines(self) -> list[str]:
         """One line per framework in use: version, devices found, kinds missing and why."""
         lines = []
@@ -116,7 +108,8 @@ class DeviceRegistry:
             devices = ", ".join(f"{d.name} ({d.hardware})" for d in found.devices)
             lines.append(f"{framework} {found.version}: {devices}")
             for kind, reason in found.missing.items():
-                lines.append(f"  {framework} {kind}: not available: {reason}")
+                if self._asked_for(kind):
+                    lines.append(f"  {framework} {kind}: not available: {one_line(reason)}")
         lines.extend(f"left out (skipped): {line}" for line in self.left_out)
         return lines
 
@@ -126,19 +119,7 @@ def worker_number(workerid: object) -> int:
     return int(str(workerid).removeprefix("gw") or 0)
 
 
-def _pin(state: FrameworkState, worker: int) -> None:
-    """Worker i of n runs every item of a kind with several devices on device i mod n of that kind.
-
-    The items stay the same on every worker (xdist needs that): a kind's devices collapse into its first
-    one, which names the items, and each worker maps it to its own device.
-    """
-    assert state.selection is not None
-    kept: list[DeviceInfo] = []
-    for device in state.selection.devices:
-        same_kind = [d for d in state.selection.devices if d.kind == device.kind]
-        if len(same_kind) < 2:
-            kept.append(device)
-        elif device is same_kind[0]:
-            kept.append(device)
-            state.pinned[device.name] = same_kind[worker % len(same_kind)]
-    state.selection = Selection(kept, state.selection.absent)
+def one_line(reason: str, limit: int = 110) -> str:
+    """A probe's reason in one short line: a framework's multi-line error (libtpu's) cut to its start."""
+    first = reason.strip().splitlines()[0] if reason.strip() else reason
+    return first if len(first) <= limit else first[: limit - 3].rstrip() + "..."

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.devices import DeviceRegistry, worker_number
+from pytest_accel.devices import DeviceRegistry
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.markers import MARKER_HELP, read_marker
 from pytest_accel.options import add_options, read_settings
@@ -36,8 +36,6 @@ def pytest_configure(config: pytest.Config) -> None:
     handed = getattr(config, "workerinput", {}).get("accel_devices")
     if handed is not None:
         state.registry.handed = handed  # an xdist worker: the controller decided the devices
-    if settings.pin_workers and hasattr(config, "workerinput"):
-        state.registry.pin = worker_number(config.workerinput["workerid"])
     if settings.compare_path is not None and not getattr(config.option, "help", False):
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
@@ -130,6 +128,8 @@ def absent_devices_message(problems: list[str]) -> str:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     registry = _state(config).registry
+    if hasattr(config, "workerinput"):
+        config.workeroutput["accel_header"] = registry.header_lines()  # the controller's summary shows it
     problems = registry.absent_requests() + registry.unmatched_requests()
     if not problems:
         return
@@ -162,7 +162,7 @@ def accel_device(request: pytest.FixtureRequest) -> Any:
     device = make_item_device(request.node, param, state)
     request.node.stash[DEVICE_KEY] = device
     request.node.stash[RECORD_KEY] = device.record
-    broken = state.broken_devices.get((param.framework, param.device.name))
+    broken = state.broken_devices.get(fault_key(param.framework, param.device.name))
     if broken is not None:
         from pytest_accel.faults import unusable_message
 
@@ -226,7 +226,12 @@ def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.Tes
     device.record.fault = fault.to_dict()
     report.sections.append(("accel device fault", fault.message))
     if fault.kind == UNUSABLE:
-        _state(item.config).broken_devices[(fault.framework, fault.device)] = fault.to_dict()
+        _state(item.config).broken_devices[fault_key(fault.framework, fault.device)] = fault.to_dict()
+
+
+def fault_key(framework: str, device_name: str) -> tuple[str, str]:
+    """The one key under which a broken device is noted and looked up: the device the item runs on."""
+    return framework, device_name
 
 
 class SummaryCollector:
@@ -240,6 +245,8 @@ class SummaryCollector:
         self.absent_on_workers: list[str] = []
         self.handed: dict[str, Any] | None = None
         self.probed = False
+        self.header_done = False
+        self.worker_header: list[str] = []  # the workers' header lines (with what they left out)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -252,26 +259,44 @@ class SummaryCollector:
             if self.handed is not None:
                 self.state.registry.handed = self.handed
             else:  # the workers probe for themselves; xdist still checks that they collect alike
-                reporter = node.config.pluginmanager.get_plugin("terminalreporter")
-                if reporter is not None:
-                    reporter.write_line(f"accel: {problem}; each worker probes its devices itself")
+                self._write(node.config, f"accel: {problem}; each worker probes its devices itself")
+            if self.state.settings.pin_workers:
+                self._write(
+                    node.config,
+                    "accel: --accel-pin-workers: every device but the host CPU runs all its items on one "
+                    "worker (the items and verdicts are the serial run's)",
+                )
         if self.handed is not None:
             node.workerinput["accel_devices"] = self.handed
-            if self.state.settings.pin_workers:
-                self._announce_pinning(node)
 
-    def _announce_pinning(self, node: Any) -> None:
-        """The header says which worker has which device; the saved file keeps it."""
-        worker = str(node.workerinput.get("workerid", node.gateway.id))
+    @staticmethod
+    def _write(config: pytest.Config, line: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(line)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """--accel-pin-workers: one worker per device (pinning.py); xdist's own choice otherwise."""
+        if not self.state.settings.pin_workers or config.getvalue("dist") == "each":
+            return None
+        from pytest_accel.pinning import make_scheduler
+
+        return make_scheduler(config, log)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The collection header a serial run prints, once, from the first worker's items."""
+        if self.header_done:
+            return
+        self.header_done = True
+        from pytest_accel.pinning import frameworks_in
+
         registry = DeviceRegistry(self.state.settings.spec, handed=self.handed)
-        registry.pin = worker_number(worker)
-        for framework in self.handed or {}:
+        for framework in frameworks_in(ids):
             registry.state(framework)
-        lines = registry.pinned_lines()
-        self.state.worker_devices[worker] = lines
-        reporter = node.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and lines:
-            reporter.write_line(f"accel: {worker} pinned to {'; '.join(lines)}")
+        for line in registry.header_lines():
+            self._write(node.config, f"accel: {line}")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
@@ -281,9 +306,13 @@ class SummaryCollector:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        for problem in getattr(node, "workeroutput", {}).get("accel_absent", []):
+        output = getattr(node, "workeroutput", {})
+        for problem in output.get("accel_absent", []):
             if problem not in self.absent_on_workers:
                 self.absent_on_workers.append(problem)
+        for line in output.get("accel_header", []):
+            if line not in self.worker_header:
+                self.worker_header.append(line)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "accel", None)
@@ -330,7 +359,7 @@ class SummaryCollector:
 
         records = [ItemRecord.from_dict(data) for data in self.state.records]
         terminalreporter.section("accel")
-        lines = self.state.registry.header_lines()
+        lines = self.state.registry.header_lines() or self.worker_header
         width = getattr(terminalreporter, "_tw", None)
         width = getattr(width, "fullwidth", 0) or DEFAULT_WIDTH  # pytest's terminal width ($COLUMNS in CI)
         verbose = config.get_verbosity() > 0

@@ -31,8 +31,10 @@ def current_document(state: SessionState) -> dict[str, Any]:
     )
     document = build_document(records, options)
     document["lost_items"] = list(state.lost_items)
-    if state.worker_devices:
-        document["worker_devices"] = dict(state.worker_devices)
+    if settings.pin_workers and any(r.get("worker") for r in records):
+        from pytest_accel.pinning import worker_devices
+
+        document["worker_devices"] = worker_devices(records)
     return document
 
 

@@ -23,7 +23,6 @@ class SessionState:
     reference_cache: Any = None
     baseline: Any = None  # pytest_accel.gate.baseline.Baseline in compare mode, loaded at configure
     broken_devices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # faults.py
-    worker_devices: dict[str, list[str]] = field(default_factory=dict)  # --accel-pin-workers
     lost_items: list[str] = field(default_factory=list)  # xdist: items whose worker crashed
     duet_worker: bool = False  # one side of a duet: no saved file, no reports of its own
 

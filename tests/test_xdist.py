@@ -162,31 +162,88 @@ def _json_report(pytester: pytest.Pytester, *args: str) -> Path:
     return path
 
 
-@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
-def test_pinned_workers_each_run_on_their_own_device(pytester: pytest.Pytester, monkeypatch) -> None:
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
-    pytester.makepyfile(
-        """
-        import pytest
+PINNED_SUITE = """
+import pytest
 
-        @pytest.mark.accel(framework="jax")
-        @pytest.mark.parametrize("n", range(12))
-        def test_where(accel_device, n):
-            accel_device.check(accel_device.randn(3))
-        """
+pytestmark = pytest.mark.accel(framework=["jax", "numpy"])
+
+class DeviceBroke(RuntimeError):
+    pass
+
+@pytest.mark.parametrize("n", range(6))
+def test_where(accel_device, n):
+    # a defect of JAX's second device only, in every other test: the serial run fails those items
+    planted = 1.0 if accel_device.framework == "jax" and accel_device.index == 1 and n % 2 else 0.0
+    accel_device.check(accel_device.randn(3) + planted)
+
+def test_x_breaks_its_device(accel_device):
+    if accel_device.index == 2:
+        raise DeviceBroke("simulated fault that leaves cpu:2 unusable")
+    accel_device.check(accel_device.randn(2))
+
+def test_y_after_the_fault(accel_device):
+    accel_device.check(accel_device.randn(2))
+"""
+
+# The simulated fault: JAX on the CPU has no error that breaks a device, so the suite's conftest teaches
+# the JAX adapter that DeviceBroke does, as torch.AcceleratorError would on a GPU.
+PINNED_CONFTEST = """
+import pytest_accel.frameworks.jax_adapter as jax_adapter
+
+_classify = jax_adapter.ADAPTER.fault_kind
+
+def _fault_kind(exc):
+    return "device-unusable" if type(exc).__name__ == "DeviceBroke" else _classify(exc)
+
+jax_adapter.ADAPTER.fault_kind = _fault_kind
+"""
+
+
+def _outcomes(document: dict) -> dict[str, str]:
+    return {result["nodeid"]: result["outcome"] for result in document["results"]}
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def test_pinned_workers_judge_exactly_what_the_serial_run_judges(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 20.1 (a pinned worker ran a cpu:1 defect as the reference itself and passed it) and 19.2 (a
+    fault under pinning was noted under another device name than the one looked up)."""
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+    pytester.makepyfile(test_pinned=PINNED_SUITE)
+    pytester.makeconftest(PINNED_CONFTEST)
+    common = ("--accel=all", "--accel-no-bench", "-p", "no:randomly")
+    serial = pytester.runpytest_subprocess(*common, "--accel-save=serial.json")
+    pinned = pytester.runpytest_subprocess(
+        *common, "-n", "2", "--accel-pin-workers", "--accel-save=pinned.json"
     )
-    result = pytester.runpytest_subprocess(
-        "--accel=all", "--accel-no-bench", "-n", "4", "--accel-pin-workers", "--accel-save=out.json"
-    )
-    result.assert_outcomes(passed=12)
-    result.stdout.fnmatch_lines(["accel: gw1 pinned to jax cpu -> cpu:1 *"])
-    document = json.loads((pytester.path / "out.json").read_text())
-    used = {(r["worker"], r["physical_device"]) for r in document["results"]}
-    expected = {"gw0": "cpu", "gw1": "cpu:1", "gw2": "cpu:2", "gw3": "cpu:3"}
-    assert all(expected[worker] == device for worker, device in used)
-    assert len({worker for worker, _ in used}) >= 2  # the work was spread, each on its own device
-    assert {r["device"] for r in document["results"]} == {"cpu"}  # the items are the same everywhere
-    assert sorted(document["worker_devices"]) == ["gw0", "gw1", "gw2", "gw3"]
+    serial_outcomes = _outcomes(json.loads((pytester.path / "serial.json").read_text()))
+    document = json.loads((pytester.path / "pinned.json").read_text())
+    pinned_outcomes = _outcomes(document)
+    failed = sorted(nodeid for nodeid, outcome in serial_outcomes.items() if outcome != "passed")
+    # the planted defect (3 items on cpu:1), the breaking test, and the one after it on cpu:2 (an error:
+    # it fails fast in its setup)
+    assert len(failed) == 5, failed
+    assert sum("jax-cpu:1-" in nodeid for nodeid in failed) == 3
+    assert pinned_outcomes == serial_outcomes
+    for result in (serial, pinned):
+        result.assert_outcomes(passed=len(serial_outcomes) - 5, failed=4, errors=1)
+    for result in (serial, pinned):
+        result.stdout.fnmatch_lines(
+            ["*jax cpu:2 is unusable in this process since *test_x_breaks_its_device*"]
+        )
+    # each device but the host CPU ran all its items on one worker, and the saved file says which
+    owners: dict[str, set[str]] = {}
+    for result in document["results"]:
+        owners.setdefault(result["device"], set()).add(result["worker"])
+    assert all(len(owners[device]) == 1 for device in ("cpu:1", "cpu:2", "cpu:3")), owners
+    listed = {device for devices in document["worker_devices"].values() for device in devices}
+    assert listed == {"jax cpu:1", "jax cpu:2", "jax cpu:3"}
+    # the xdist run prints the serial run's collection header, and its summary lists every device
+    pinned.stdout.fnmatch_lines(["accel: --accel-pin-workers: every device but the host CPU *"])
+    pinned.stdout.fnmatch_lines(["accel: jax *: cpu (*), cpu:1 (*), cpu:2 (*), cpu:3 (*)"])
+    devices = pinned.stdout.str().split("= accel =")[-1].split("devices:")[1].split("tests in")[0]
+    assert all(f"cpu:{index} (" in devices for index in (1, 2, 3)), devices
 
 
 def test_a_crashed_worker_does_not_crash_the_summary(pytester: pytest.Pytester) -> None:
