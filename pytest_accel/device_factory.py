@@ -148,6 +148,7 @@ def _cache(state: SessionState) -> ReferenceCache:
 
 def reference_checks_for(item: pytest.Function, state: SessionState) -> list[RecordedCheck]:
     """The reference device's checks for this item: from this process's cache, or a fresh pass."""
+    __tracebackhide__ = True
     param = item.stash[PARAM_KEY]
     key = _cache_key(item, param)
     cached = _cache(state).get(key)
@@ -189,6 +190,7 @@ def oracle_enabled(item: pytest.Item, settings: Settings) -> bool:
 
 def oracle_checks_for(item: pytest.Function, state: SessionState) -> list[RecordedCheck]:
     """The checks of the float64 run on the reference device, from inputs rounded to the tested dtype."""
+    __tracebackhide__ = True
     param = item.stash[PARAM_KEY]
     key = _cache_key(item, param, kind="oracle")
     cached = _cache(state).get(key)

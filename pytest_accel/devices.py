@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_accel.device_info import DeviceInfo, Discovery
-from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, load_adapter
+from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, framework_notes, load_adapter
 from pytest_accel.spec import (
     DeviceRequest,
     DeviceSpec,
@@ -110,6 +110,7 @@ class DeviceRegistry:
             for kind, reason in found.missing.items():
                 if self._asked_for(kind):
                     lines.append(f"  {framework} {kind}: not available: {one_line(reason)}")
+            lines.extend(f"  {note}" for note in framework_notes(framework, found))
         lines.extend(f"left out (skipped): {line}" for line in self.left_out)
         return lines
 

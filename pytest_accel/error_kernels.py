@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from pytest_accel.frameworks.base import host_float32
 from pytest_accel.tolerances import Tolerance
 
 
@@ -41,6 +42,15 @@ def _work_kind(dtype: str) -> tuple[bool, bool]:
     return dtype in ("float64", "complex128"), dtype.startswith("complex")
 
 
+def float64_support(device_type: str) -> bool:
+    """Whether torch computes float64 on this device type: Apple's MPS has no float64 at all."""
+    return device_type != "mps"
+
+
+def _host(values: Any) -> np.ndarray:
+    return values if isinstance(values, np.ndarray) else host_copy(values)
+
+
 class _NumpyOps:
     """Array operations of the host path."""
 
@@ -50,7 +60,7 @@ class _NumpyOps:
         work = (
             (np.complex128 if wide else np.complex64) if is_complex else (np.float64 if wide else np.float32)
         )
-        return np, np.asarray(actual, dtype=work), np.asarray(reference, dtype=work)
+        return np, np.asarray(_host(actual), dtype=work), np.asarray(_host(reference), dtype=work)
 
     @staticmethod
     def rms(values: Any, count: int) -> float:
@@ -70,6 +80,24 @@ class _NumpyOps:
         return np.asarray(values)
 
 
+def _torch_device(actual: Any, reference: Any) -> Any:
+    """Where the comparison runs: the side held on an accelerator, else the torch side's device."""
+    return next(
+        (v.device for v in (actual, reference) if _is_torch(v) and v.device.type != "cpu"),
+        actual.device if _is_torch(actual) else reference.device,
+    )
+
+
+def _torch_tensor(values: Any) -> Any:
+    """A torch tensor of a leaf's values. JAX's bfloat16 and float8 arrays reach numpy as ml_dtypes
+    arrays, which ``torch.from_numpy`` rejects: they come through float32, which holds them exactly."""
+    import torch
+
+    if _is_torch(values):
+        return values.detach()
+    return torch.from_numpy(np.array(host_float32(np.asarray(values)), order="C"))
+
+
 class _TorchOps:
     """Array operations of the device path: both sides as torch tensors on the accelerator's device."""
 
@@ -82,17 +110,8 @@ class _TorchOps:
             work = torch.complex128 if wide else torch.complex64
         else:
             work = torch.float64 if wide else torch.float32
-        device = next(
-            (v.device for v in (actual, reference) if _is_torch(v) and v.device.type != "cpu"),
-            actual.device if _is_torch(actual) else reference.device,
-        )
-
-        def on_device(values: Any) -> Any:
-            if not _is_torch(values):
-                values = torch.from_numpy(np.ascontiguousarray(values))
-            return values.detach().to(device, work)
-
-        return torch, on_device(actual), on_device(reference)
+        device = _torch_device(actual, reference)
+        return torch, _torch_tensor(actual).to(device, work), _torch_tensor(reference).to(device, work)
 
     @staticmethod
     def rms(values: Any, count: int) -> float:
@@ -109,6 +128,27 @@ class _TorchOps:
     @staticmethod
     def to_numpy(values: Any) -> np.ndarray:
         return values.detach().resolve_conj().resolve_neg().cpu().numpy()
+
+
+class _TorchFloat32Ops(_TorchOps):
+    """The device path on a device without float64 (MPS): every step in float32.
+
+    The sum of squares may overflow or underflow in float32; ``_scale`` then rescales by the largest
+    value, as it does for float64.
+    """
+
+    @staticmethod
+    def rms(values: Any, count: int) -> float:
+        return float(values.square().sum().sqrt()) / count**0.5 if count else 0.0
+
+
+def torch_kernel(device_type: str, dtype: str) -> Any:
+    """The array operations for torch tensors on ``device_type`` comparing ``dtype``: on the device,
+    float64 included where it has float64; float32 work where it lacks it, and float64 work on the host."""
+    if float64_support(device_type):
+        return _TorchOps
+    wide, _ = _work_kind(dtype)
+    return _NumpyOps if wide else _TorchFloat32Ops
 
 
 class _JaxOps:
@@ -164,19 +204,22 @@ def error_stats(actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: 
 
     Runs on the device with torch or jax when either side is a tensor of theirs, else with numpy.
     """
-    if _is_torch(actual) or _is_torch(reference):
-        ops: Any = _TorchOps
-    elif _is_jax(actual) or _is_jax(reference):
-        ops = _JaxOps
-    else:
-        ops = _NumpyOps
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        stats = _stats(ops, actual, reference, tol, top_k, dtype)
+        stats = _stats(_kernel(actual, reference, dtype), actual, reference, tol, top_k, dtype)
         if not math.isfinite(stats.worst) and stats.finite and dtype not in ("float64", "complex128"):
             # Finite values whose difference overflowed the working precision: redo in 64 bits.
             wide = "complex128" if dtype.startswith("complex") else "float64"
-            stats = _stats(ops, actual, reference, tol, top_k, wide)
+            stats = _stats(_kernel(actual, reference, wide), actual, reference, tol, top_k, wide)
         return stats
+
+
+def _kernel(actual: Any, reference: Any, dtype: str) -> Any:
+    """The array operations for this pair: torch's or jax's where either side is theirs, else numpy's."""
+    if _is_torch(actual) or _is_torch(reference):
+        return torch_kernel(_torch_device(actual, reference).type, dtype)
+    if _is_jax(actual) or _is_jax(reference):
+        return _JaxOps
+    return _NumpyOps
 
 
 def _stats(ops: Any, actual: Any, reference: Any, tol: Tolerance, top_k: int, dtype: str) -> ErrorStats:

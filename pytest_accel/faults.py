@@ -24,7 +24,7 @@ class DeviceFault:
     framework: str
     device: str
     nodeid: str
-    error: str  # the framework's own first line (what was asked, for out-of-memory)
+    error: str  # the framework's own first line (what was asked, for out-of-memory; the CUDA error code)
     memory: str  # what the framework tells about free memory afterwards, or ""
 
     @property
@@ -47,15 +47,21 @@ class DeviceFault:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The exception's first line, with the CUDA error code torch attached where there is one (torch's
+    message says what failed but not the code, which tells whether the device recovers)."""
+    from pytest_accel.frameworks.cuda_errors import code_text, error_code
+
     text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    line = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    code = error_code(exc)
+    return line if code is None else f"{line} [{code_text(code)}]"
 
 
 def inspect_failure(
     exc: BaseException, adapter: Any, native: Any, framework: str, device: str, nodeid: str
 ) -> DeviceFault | None:
     """A DeviceFault when ``exc`` is one (memory is released at once for out-of-memory), else None."""
-    kind = adapter.fault_kind(exc)
+    kind = adapter.fault_kind(exc, native)  # an unknown CUDA error re-tests the device
     if kind is None:
         return None
     memory = ""

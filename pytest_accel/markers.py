@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_accel.device_info import DTYPE_NAMES
+from pytest_accel.device_info import DTYPE_NAMES, FULL_DTYPE_NAMES, full_dtype_name
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.frameworks import ALL_KINDS, KNOWN_FRAMEWORKS
 
@@ -72,15 +72,18 @@ def validate_frameworks(value: Any, what: str) -> tuple[str, ...]:
 
 
 def validate_dtypes(value: Any, what: str) -> tuple[str, ...]:
+    """Full dtype names, in order, without repeats: short names become full ones at once, so that ids,
+    saved files and reports always carry the full name."""
     names = []
     for item in _as_tuple(value):
         name = item if isinstance(item, str) else str(item)
-        name = name.removeprefix("torch.").strip()
-        if name not in DTYPE_NAMES:
+        full = full_dtype_name(name.removeprefix("torch.").strip())
+        if full is None:
             raise AccelConfigError(
-                f"{what}: unknown dtype {item!r}; use names such as {', '.join(DTYPE_NAMES)}"
+                f"{what}: unknown dtype {item!r}; use names such as {', '.join(DTYPE_NAMES)} (or the "
+                f"summary's short names: {', '.join(FULL_DTYPE_NAMES)})"
             )
-        names.append(name)
+        names.append(full)
     return tuple(dict.fromkeys(names))
 
 

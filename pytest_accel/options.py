@@ -164,8 +164,8 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
         dest="accel_pin_workers",
         action="store_true",
         default=None,
-        help="with pytest-xdist: worker i runs on device i mod n of each kind that has several (one GPU "
-        "per worker); the items stay the same on every worker",
+        help="with pytest-xdist: all items of each device other than the host CPU run on one worker, so "
+        "no two workers share a GPU; the items and verdicts are the serial run's",
     )
     group.addoption(
         "--accel-plot",
@@ -191,7 +191,7 @@ def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
         ("accel_step_summary", "false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
         ("accel_gate_concurrent", "true: timings taken while xdist workers shared a device may gate"),
         ("accel_plot", "folder for SVG charts after the run (--accel-plot)"),
-        ("accel_pin_workers", "true: pin each xdist worker to one device of each kind (--accel-pin-workers)"),
+        ("accel_pin_workers", "true: one xdist worker per device but the host CPU (--accel-pin-workers)"),
     ):
         parser.addini(name, text, default="")
     parser.addini("accel_report", "report paths (.md or .json), like --accel-report", type="args", default=[])

@@ -21,6 +21,27 @@ def gate_config(state: SessionState) -> Any:
     )
 
 
+def no_baseline_note(state: SessionState, results: list[dict[str, Any]]) -> str | None:
+    """A threshold was asked for (option, ini key or marker) but no baseline given, so nothing gated.
+
+    Said on a line of its own: a CI job that forgot its baseline would otherwise go green ungated."""
+    if state.baseline is not None:
+        return None
+    asked = []
+    if state.settings.fail_slower is not None:
+        threshold = f"{100 * state.settings.fail_slower:g}%"
+        asked.append(f"--accel-fail-slower (or ini accel_fail_slower) set a {threshold} threshold")
+    marked = {str(r.get("test")) for r in results if r.get("fail_slower") is not None}
+    if marked:
+        asked.append(f"{len(marked)} test(s) set fail_slower in their marker")
+    if not asked:
+        return None
+    return (
+        f"accel: no baseline given: nothing was gated, though {' and '.join(asked)}; give one with "
+        "--accel-compare=PATH (a results file saved by --accel-save)"
+    )
+
+
 def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, list[str], bool]:
     """Compare ``document`` (this run's results) with the baseline in compare mode, write reports and
     charts, append the step summary.
@@ -33,10 +54,13 @@ def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, 
         from pytest_accel.gate.comparison import compare_documents
 
         gate = compare_documents(
-            state.baseline.document, document, gate_config(state), str(state.baseline.path)
+            state.baseline.document, document, gate_config(state), display_path(state.baseline.path)
         )
     notes: list[str] = []
     ok = True
+    ungated = no_baseline_note(state, document["results"])
+    if ungated:
+        notes.append(ungated)
     if settings.report_paths:
         from pytest_accel.reports import write_reports
 
@@ -48,9 +72,11 @@ def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, 
         from pytest_accel.plots import PlotError, draw_charts
 
         baseline = state.baseline.document if state.baseline is not None else None
+        undrawn: list[str] = []  # charts that could not be drawn, and why
         try:
-            paths = draw_charts(document["results"], settings.plot_dir, gate, baseline, document)
+            paths = draw_charts(document["results"], settings.plot_dir, gate, baseline, document, undrawn)
             notes.append(f"accel: {len(paths)} chart(s) written to {display_path(settings.plot_dir)}")
+            notes.extend(f"accel: {line}" for line in undrawn)
         except PlotError as exc:
             notes.append(f"accel: charts NOT written: {exc}")
             ok = False

@@ -13,7 +13,7 @@ import numpy as np
 from pytest_accel.diagnosis import diagnose_float_mismatch
 from pytest_accel.error_kernels import error_stats, host_copy
 from pytest_accel.leaves import HostLeaf, flatten
-from pytest_accel.tolerances import EXACT_DTYPES, Tolerance, default_tolerance, layered
+from pytest_accel.tolerances import EXACT_DTYPES, Layer, Tolerance, default_tolerance, layered
 
 WORST_SHOWN = 5
 
@@ -183,5 +183,9 @@ def compare_nests(
     return compare_leaf_maps(
         flatten(actual, root, keep_on_device=True),
         flatten(expected, root, keep_on_device=True),
-        lambda dtype: layered(default_tolerance(dtype), (rtol, atol)),
+        lambda dtype: layered(
+            default_tolerance(dtype),
+            Layer(rtol, None, "from assert_parity(rtol=...)"),
+            Layer(None, atol, "from assert_parity(atol=...)"),
+        ),
     )

@@ -1,9 +1,10 @@
 """Charts of a run (and of a comparison), as SVG files that read without the terminal output.
 
 matplotlib is an optional extra (``pip install "pytest-accel[plot]"``); without it, ``PlotError`` says
-so. Charts: an overview of every benchmark's speedup per device against the reference (log scale);
-per test, the time per device and dtype; in compare mode, per benchmark whose verdict is not
-``unchanged``, the baseline's and this run's samples side by side with the threshold.
+so. Charts: an overview of every benchmark's speedup per device against the reference (log scale;
+when there is none, a note says why); per test, the time per device and dtype; in compare mode, per
+benchmark whose verdict is not ``unchanged``, the baseline's and this run's samples side by side with
+the threshold.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pytest_accel.results import ItemRecord
 from pytest_accel.side_by_side import speedup_interval
 
 MAX_NAME = 80
+LOG_SPAN = 10.0  # times spanning less than this factor are drawn on a linear axis from 0
+MIN_RATIO_SPAN = (0.5, 2.0)  # the speedup axis shows at least this range
 
 
 class PlotError(RuntimeError):
@@ -62,8 +65,15 @@ def _save(plt: Any, figure: Any, folder: Path, name: str) -> Path:
     return path
 
 
-def speedup_overview(plt: Any, records: list[ItemRecord], folder: Path) -> Path | None:
-    """Every benchmark on a device other than its reference: speedup with its interval, log scale."""
+def _reference_key(record: ItemRecord, bench_name: str) -> tuple[str, str, str, str]:
+    """Where an item's reference bench is: its own framework's reference device, or under a
+    cross-framework reference ('numpy cpu') that framework's item of the same test, dtype and bench."""
+    other, _, _ = record.reference_device.rpartition(" ")
+    return (record.test, other or record.framework, record.dtype, bench_name)
+
+
+def speedup_bars(records: list[ItemRecord]) -> list[tuple[str, float, float, float]]:
+    """(label, speedup, low, high) of every benchmark on a device other than its reference."""
     references = {
         (r.test, r.framework, r.dtype, b.name): b for r in records if r.is_reference for b in r.benches
     }
@@ -72,7 +82,7 @@ def speedup_overview(plt: Any, records: list[ItemRecord], folder: Path) -> Path 
         if record.is_reference:
             continue
         for bench in record.benches:
-            reference = references.get((record.test, record.framework, record.dtype, bench.name))
+            reference = references.get(_reference_key(record, bench.name))
             if reference is None:
                 continue
             ratio, low, high = speedup_interval(reference, bench)
@@ -80,15 +90,48 @@ def speedup_overview(plt: Any, records: list[ItemRecord], folder: Path) -> Path 
                 where = f"{record.framework} {record.device} {record.dtype}"
                 label = f"{record.test.rsplit('::', 1)[-1]} {bench.name} [{where}]"
                 bars.append((label, ratio, max(low, 1e-12), high if math.isfinite(high) else ratio))
+    return bars
+
+
+def no_overview_reason(records: list[ItemRecord]) -> str:
+    """Why there is no speedup overview, in words a user can act on."""
+    benched = [r for r in records if r.benches]
+    if not benched:
+        return "no speedup overview: no benchmark was timed (no bench calls, or --accel-no-bench)"
+    devices: dict[str, set[str]] = {}
+    for record in records:
+        devices.setdefault(record.framework, set()).add(record.device)
+    if all(len(names) == 1 for names in devices.values()):
+        return (
+            "no speedup overview: each framework ran on one device only, its reference, so there is no "
+            "speedup to show (run on several devices, e.g. --accel=all); the time charts show each time"
+        )
+    return "no speedup overview: no benchmark was timed both on a device and on its reference device"
+
+
+def _ratio_limits(bars: list[tuple[str, float, float, float]]) -> tuple[float, float]:
+    """x limits that hold every interval and at least 0.5x to 2x: a 4% difference must look small."""
+    low = min(min(b[2] for b in bars), MIN_RATIO_SPAN[0])
+    high = max(max(b[3] for b in bars), MIN_RATIO_SPAN[1])
+    return low / 1.2, high * 1.2
+
+
+def speedup_overview(plt: Any, records: list[ItemRecord], folder: Path) -> Path | None:
+    """Every benchmark on a device other than its reference: speedup with its interval, log scale.
+
+    Bars start at 1 (as fast as the reference): a bar to the right is faster, to the left slower."""
+    bars = speedup_bars(records)
     if not bars:
         return None
     figure, axes = plt.subplots(figsize=(9, 1.2 + 0.35 * len(bars)))
     positions = list(range(len(bars)))
     ratios = [b[1] for b in bars]
     errors = [[b[1] - b[2] for b in bars], [b[3] - b[1] for b in bars]]
-    axes.barh(positions, ratios, xerr=errors, color="#4c78a8", ecolor="#333333", capsize=3)
+    widths = [ratio - 1.0 for ratio in ratios]
+    axes.barh(positions, widths, left=1.0, xerr=errors, color="#4c78a8", ecolor="#333333", capsize=3)
     axes.axvline(1.0, color="#999999", linestyle="--", linewidth=1)
     axes.set_xscale("log")
+    axes.set_xlim(*_ratio_limits(bars))
     axes.set_yticks(positions, [b[0] for b in bars], fontsize=8)
     axes.invert_yaxis()
     axes.set_xlabel("speedup against the reference device (reference time / device time), 95% interval")
@@ -96,8 +139,21 @@ def speedup_overview(plt: Any, records: list[ItemRecord], folder: Path) -> Path 
     return _save(plt, figure, folder, "overview-speedup")
 
 
+def time_axis(values: list[float]) -> tuple[str, float]:
+    """The scale of a time chart and where its bars start.
+
+    Bars on a log axis have no natural base: matplotlib starts them at the smallest value, and 1.48e-4
+    against 1.54e-4 then fills the chart. Times within a factor of LOG_SPAN share a linear axis from 0
+    (bar lengths compare as the times do); wider ranges get a log axis from the decade below the
+    smallest time."""
+    positive = [v for v in values if v > 0 and math.isfinite(v)]
+    if not positive or max(positive) / min(positive) < LOG_SPAN:
+        return "linear", 0.0
+    return "log", 10.0 ** (math.floor(math.log10(min(positive))) - 1)
+
+
 def per_test_times(plt: Any, records: list[ItemRecord], folder: Path) -> list[Path]:
-    """One chart per test: median time per device, a bar per dtype (and bench), log scale."""
+    """One chart per test: median time per device, a bar per dtype (and bench)."""
     by_test: dict[str, list[ItemRecord]] = {}
     for record in records:
         if record.benches:
@@ -108,6 +164,7 @@ def per_test_times(plt: Any, records: list[ItemRecord], folder: Path) -> list[Pa
         series = sorted({(r.dtype, b.name) for r in items for b in r.benches})
         figure, axes = plt.subplots(figsize=(max(5, 1.6 * len(devices) * max(1, len(series)) ** 0.5), 4))
         width = 0.8 / max(1, len(series))
+        drawn: list[float] = []
         for offset, (dtype, bench_name) in enumerate(series):
             values = []
             for device in devices:
@@ -119,9 +176,12 @@ def per_test_times(plt: Any, records: list[ItemRecord], folder: Path) -> list[Pa
                     if b.name == bench_name and b.samples
                 ]
                 values.append(match[0] if match else 0.0)
+            drawn += values
             positions = [i + offset * width for i in range(len(devices))]
             axes.bar(positions, values, width=width, label=f"{dtype} {bench_name}")
-        axes.set_yscale("log")
+        scale, bottom = time_axis(drawn)
+        axes.set_yscale(scale)
+        axes.set_ylim(bottom=bottom)
         axes.set_xticks([i + 0.4 - width / 2 for i in range(len(devices))], devices, fontsize=8)
         axes.set_ylabel("median time per call (s)")
         axes.set_title(test, fontsize=9)
@@ -170,8 +230,11 @@ def draw_charts(
     gate: Any = None,
     baseline: dict[str, Any] | None = None,
     current: dict[str, Any] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Path]:
-    """Every chart of a run into ``folder`` (created if missing); returns the files written."""
+    """Every chart of a run into ``folder`` (created if missing); returns the files written.
+
+    ``notes``, if given, receives a line for a chart that could not be drawn, saying why."""
     plt = _pyplot()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -181,6 +244,8 @@ def draw_charts(
     paths = []
     overview = speedup_overview(plt, records, folder)
     paths += [overview] if overview else []
+    if overview is None and notes is not None:
+        notes.append(no_overview_reason(records))
     paths += per_test_times(plt, records, folder)
     if gate is not None and baseline is not None and current is not None:
         paths += compare_samples(plt, gate, baseline, current, folder)

@@ -6,6 +6,7 @@ framework; adapters load when a collected test first needs one.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -149,7 +150,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture
-def accel_device(request: pytest.FixtureRequest) -> Any:
+def accel_device(request: pytest.FixtureRequest) -> Generator[Any, None, None]:
     """The device, dtype and helpers for one accel item (see pytest_accel's README)."""
     from pytest_accel.device_factory import make_item_device
 
@@ -167,11 +168,13 @@ def accel_device(request: pytest.FixtureRequest) -> Any:
         from pytest_accel.faults import unusable_message
 
         pytest.fail(unusable_message(broken), pytrace=False)
-    return device
+    with device.adapter.made_current(device.native):  # device="cuda", .cuda() in the test mean its device
+        yield device
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
+    __tracebackhide__ = True  # a failure in a hidden pass shows the user's frames, not this hook's
     device = pyfuncitem.stash.get(DEVICE_KEY, None)
     if device is None:
         return (yield)
@@ -369,7 +372,7 @@ class SummaryCollector:
             from pytest_accel.gate.terminal import render_gate_section
 
             terminalreporter.section("accel gate")
-            text = render_gate_section(gate)
+            text = render_gate_section(gate, width)
             for line in text.splitlines():
                 terminalreporter.write_line(line, red=gate.failed and line.startswith("accel gate"))
         extra = [

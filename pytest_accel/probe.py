@@ -46,6 +46,10 @@ def probe(frameworks: list[str]) -> dict[str, Any]:
 
 def probe_in_subprocess(frameworks: list[str]) -> tuple[dict[str, Any] | None, str]:
     """The discovery of ``frameworks``, or None and why it could not be made."""
+    if "jax" in frameworks:
+        from pytest_accel.frameworks.jax_memory import share_gpu_memory
+
+        share_gpu_memory()  # here too, so that the header of this (controller) process says so
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pytest_accel.probe", *frameworks],

@@ -11,6 +11,7 @@ import contextlib
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Generator
+from types import TracebackType
 from typing import Any
 
 import pytest
@@ -70,6 +71,7 @@ class _FixtureGraph:
 
 def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[RecordedCheck]:
     """Run the test body on ``reference`` and return the checks it recorded."""
+    __tracebackhide__ = True  # a failure shows the test's lines and the message, not the plugin's
     from _pytest.fixtures import resolve_fixture_function
 
     graph = _FixtureGraph(item)
@@ -77,6 +79,7 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
     teardowns: list[Generator[Any, None, None]] = []
 
     def value_of(key: FixtureKey) -> Any:
+        __tracebackhide__ = True
         name, level = key
         if name == FIXTURE_NAME:
             return reference
@@ -113,15 +116,34 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
     except (pytest.fail.Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:
-        raise ReferencePassError(
-            f"{where} raised {type(exc).__name__}: {exc}\nNo parity could be judged; the error is in the "
-            "test or the code under test on the reference device, not a device mismatch."
-        ) from exc
+        raise _reference_pass_error(where, exc) from None
     finally:
         for generator in reversed(teardowns):
             with contextlib.suppress(StopIteration):
                 next(generator)
     return reference.recorded
+
+
+def _reference_pass_error(where: str, exc: BaseException) -> ReferencePassError:
+    """The error to raise for ``exc``, carrying ``exc``'s own traceback from the user's first frame on.
+
+    pytest cuts a failure's traceback at the test function's frame; raised plainly, this error's
+    traceback would hold only the plugin's frames (70 lines of its source). With the original traceback
+    it shows the test's lines and the message, as a failure in the test itself does. The original
+    exception stays reachable as ``__context__`` (not shown: its message is already in this one)."""
+    error = ReferencePassError(
+        f"{where} raised {type(exc).__name__}: {exc}\nNo parity could be judged; the error is in the "
+        "test or the code under test on the reference device, not a device mismatch."
+    )
+    return error.with_traceback(_users_frames(exc.__traceback__))
+
+
+def _users_frames(traceback: TracebackType | None) -> TracebackType | None:
+    """The traceback without its leading frames of this module (the pass itself, fixture set-up)."""
+    own = __file__
+    while traceback is not None and traceback.tb_frame.f_code.co_filename == own:
+        traceback = traceback.tb_next
+    return traceback
 
 
 class ReferenceCache:

@@ -11,8 +11,10 @@ import textwrap
 
 from tabulate import tabulate
 
+from pytest_accel.device_info import SHORT_DTYPES
 from pytest_accel.results import ItemRecord
 from pytest_accel.side_by_side import (
+    ORACLE_LEGEND,
     Layout,
     build_layout,
     fit_names,
@@ -29,18 +31,6 @@ MIN_SHORTENED = 12
 # ("dtype" switches to short names). The harder round is used only when it makes the table fit.
 SHORTENED_FIRST = (("bench", 12), ("test", MIN_SHORTENED), ("dtype", 0))
 SHORTENED_HARDER = (("bench", 6), ("test", 8))
-SHORT_DTYPES = {
-    "float64": "f64",
-    "float32": "f32",
-    "float16": "f16",
-    "bfloat16": "bf16",
-    "float8_e4m3fn": "f8e4m3",
-    "float8_e5m2": "f8e5m2",
-    "float8_e4m3fnuz": "f8e4m3z",
-    "float8_e5m2fnuz": "f8e5m2z",
-    "complex128": "c128",
-    "complex64": "c64",
-}
 
 
 def device_lines(records: list[ItemRecord]) -> list[str]:
@@ -91,9 +81,7 @@ def render_summary(
         "error (above 1 fails); a failed item says so where it happened"
     )
     if layout.with_oracle:
-        lines.append(
-            "vs oracle: the device's worst |value - oracle| / (|oracle| + rms(oracle)) against float64"
-        )
+        lines.append(ORACLE_LEGEND)
     if any(r.benches for r in records):
         if verbose:
             lines.append("")

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from pytest_accel.gate import stats
-from pytest_accel.results import ItemRecord
+from pytest_accel.results import CheckResult, ItemRecord
 from pytest_accel.timing import BenchResult
 from pytest_accel.units import format_seconds
 
@@ -54,7 +54,9 @@ def speedup_interval(reference: BenchResult, device: BenchResult) -> tuple[float
 def _ratio(value: float) -> str:
     if not math.isfinite(value):
         return "?"
-    return f"{value:.2g}" if value < 100 else f"{value:.0f}"  # two digits: an interval says the rest
+    if 100 <= value < 10_000:
+        return f"{value:.0f}"  # 120, not 1.2e+02
+    return f"{value:.2g}".replace("e+", "e")  # two digits: an interval says the rest (1.7e13, not 14 digits)
 
 
 def speedup_cell(reference: BenchResult, device: BenchResult) -> str:
@@ -75,13 +77,43 @@ def time_cell(bench: BenchResult | None, outcome: str) -> str:
     return text
 
 
+ORACLE_LEGEND = (
+    "vs oracle: the device's worst |value - oracle| / (|oracle| + rms(oracle)) against float64; "
+    "oracle FAIL Nx: parity held, but the device's error against the oracle is N times the reference "
+    "device's, beyond what it may be"
+)
+
+
 def parity_cell(record: ItemRecord) -> str:
+    """Worst error / allowed error; a check that failed on the oracle alone says so, with its ratio
+    to the reference's error, since its parity (at most 1) would read as a pass."""
     if not record.checks:
         return "-"
     worst = record.worst_headroom()
-    if any(not c.passed for c in record.checks):
+    failed = [c for c in record.checks if not c.passed]
+    if failed and all(_failed_on_the_oracle_alone(c) for c in failed):
+        return oracle_failure_cell(failed)
+    if failed:
         return f"FAIL {worst:.2g}" if worst is not None and math.isfinite(worst) else "FAIL"
     return f"{worst:.2f}" if worst is not None else "ok"
+
+
+def _failed_on_the_oracle_alone(check: CheckResult) -> bool:
+    """A failed check whose parity held: only the oracle's accuracy verdict can have failed it."""
+    return check.error_vs_oracle is not None and check.headroom is not None and check.headroom <= 1.0
+
+
+def oracle_failure_cell(checks: list[CheckResult]) -> str:
+    """'oracle FAIL 86x': the worst device error against the oracle over the reference device's."""
+    ratios = [_times(c.error_vs_oracle, c.reference_error_vs_oracle) for c in checks]
+    worst = max(ratios, default=math.inf)
+    return f"oracle FAIL {_ratio(worst)}x" if math.isfinite(worst) else "oracle FAIL"
+
+
+def _times(error: float | None, reference_error: float | None) -> float:
+    if error is None or reference_error is None or not reference_error > 0:
+        return math.inf
+    return error / reference_error
 
 
 def oracle_cell(record: ItemRecord) -> str:

@@ -130,6 +130,7 @@ def measure(
     def call() -> Any:
         return fn(*args, **kwargs)
 
+    timer.wait_for_inputs(args, kwargs)  # pending transfers of the inputs are not the first call's time
     started = time.perf_counter()
     first_call = _per_call(timer.time_batch(first, 1), 1)
     warmup_times = _warm_up(call, timer, budget_s * 0.2)

@@ -8,7 +8,8 @@ entries) get the error bound their computation really has, not one relative to t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from pytest_accel.float_formats import FLOAT8_DTYPES, FORMATS
 
@@ -17,11 +18,32 @@ EXACT_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "u
 
 @dataclass(frozen=True)
 class Tolerance:
+    """An allowance, with the layer each value came from, so that a failure says which one to change."""
+
     rtol: float
     atol: float
+    rtol_source: str = field(default="", compare=False)  # e.g. "from the marker", "default for float32"
+    atol_source: str = field(default="", compare=False)
 
     def __str__(self) -> str:
-        return f"rtol={self.rtol:.3g}, atol={self.atol:.3g}"
+        rtol, atol = f"rtol={self.rtol:.3g}", f"atol={self.atol:.3g}"
+        if not (self.rtol_source or self.atol_source):
+            return f"{rtol}, {atol}"
+        if self.rtol_source == self.atol_source:
+            return f"{rtol}, {atol}, both {self.rtol_source}"
+        return f"{_sourced(rtol, self.rtol_source)}, {_sourced(atol, self.atol_source)}"
+
+
+def _sourced(setting: str, source: str) -> str:
+    return f"{setting} {source}" if source else setting
+
+
+class Layer(NamedTuple):
+    """One layer of overrides: None leaves a value to the layers below; ``source`` names the layer."""
+
+    rtol: float | None
+    atol: float | None
+    source: str = "from an override"
 
 
 # rtol: about 500 unit roundoffs for float32 (a sequential float32 prefix sum of ~130,000 values
@@ -51,24 +73,29 @@ DEFAULT_TOLERANCES: dict[str, Tolerance] = {
 def default_tolerance(dtype: str) -> Tolerance:
     """The default for a dtype name; exact dtypes get zero, unknown floats the float32 default."""
     if dtype in EXACT_DTYPES:
-        return Tolerance(0.0, 0.0)
-    return DEFAULT_TOLERANCES.get(dtype, DEFAULT_TOLERANCES["float32"])
+        return Tolerance(0.0, 0.0, "exact", "exact")
+    name = dtype if dtype in DEFAULT_TOLERANCES else "float32"
+    source = f"default for {name}"
+    return replace(DEFAULT_TOLERANCES[name], rtol_source=source, atol_source=source)
 
 
-def layered(base: Tolerance, *overrides: tuple[float | None, float | None]) -> Tolerance:
-    """Apply (rtol, atol) overrides, None meaning unset, from the most general to the most specific."""
-    rtol, atol = base.rtol, base.atol
-    for override_rtol, override_atol in overrides:
-        if override_rtol is not None:
-            rtol = override_rtol
-        if override_atol is not None:
-            atol = override_atol
-    return Tolerance(rtol, atol)
+def layered(base: Tolerance, *overrides: Layer | tuple[float | None, float | None]) -> Tolerance:
+    """Apply overrides, None meaning unset, from the most general to the most specific; each value
+    keeps the name of the layer that set it."""
+    result = base
+    for override in overrides:
+        rtol, atol, source = Layer(*override)
+        if rtol is not None:
+            result = replace(result, rtol=rtol, rtol_source=source)
+        if atol is not None:
+            result = replace(result, atol=atol, atol_source=source)
+    return result
 
 
 # A float32 result computed through TF32 (10-bit mantissa, unit roundoff 2^-11) on purpose gets the
-# same allowance as float16, whose unit roundoff is the same.
-TF32_TOLERANCE = Tolerance(rtol=1e-2, atol=1e-30)
+# rtol of float16, whose unit roundoff is the same. It is the marker's setting, so it sits in the
+# marker's layer: above the configuration, below the marker's own rtol and the call's.
+TF32_RTOL = DEFAULT_TOLERANCES["float16"].rtol
 TF32_AFFECTED = ("float32", "complex64")
 
 _ENTRY = re.compile(r"^\s*(?:(?P<kind>[a-z]+)\.)?(?P<dtype>[a-z0-9_]+)\s*[:=]?\s*(?P<rest>.*)$")
@@ -81,15 +108,17 @@ class ToleranceTable:
 
     entries: dict[str, tuple[float | None, float | None]]
 
-    def layers_for(self, kind: str, dtype: str) -> list[tuple[float | None, float | None]]:
-        """The configured layers that apply, most general first."""
-        found = [self.entries.get(dtype), self.entries.get(f"{kind}.{dtype}")]
-        return [layer for layer in found if layer is not None]
+    def layers_for(self, kind: str, dtype: str) -> list[Layer]:
+        """The configured layers that apply, most general first, each named by its entry."""
+        keys = (dtype, f"{kind}.{dtype}")
+        return [
+            Layer(*self.entries[key], f"from accel_tolerances {key!r}") for key in keys if key in self.entries
+        ]
 
 
 def parse_tolerance_table(lines: list[str], what: str = "ini accel_tolerances") -> ToleranceTable:
     """Parse lines such as ``float32: rtol=2e-5, atol=1e-7`` or ``cuda.bfloat16: rtol=0.1``."""
-    from pytest_accel.device_info import DTYPE_NAMES
+    from pytest_accel.device_info import full_dtype_name
     from pytest_accel.errors import AccelConfigError
     from pytest_accel.frameworks import ALL_KINDS
 
@@ -102,9 +131,10 @@ def parse_tolerance_table(lines: list[str], what: str = "ini accel_tolerances") 
         hint = "write entries like 'float32: rtol=2e-5, atol=1e-7' or 'cuda.bfloat16: rtol=0.1'"
         if match is None:
             raise AccelConfigError(f"{what}: cannot read {raw!r}; {hint}")
-        kind, dtype, rest = match["kind"], match["dtype"], match["rest"]
-        if dtype not in DTYPE_NAMES:
-            raise AccelConfigError(f"{what}: unknown dtype {dtype!r} in {raw!r}; {hint}")
+        kind, rest = match["kind"], match["rest"]
+        dtype = full_dtype_name(match["dtype"])  # the summary's short names (bf16) are accepted too
+        if dtype is None:
+            raise AccelConfigError(f"{what}: unknown dtype {match['dtype']!r} in {raw!r}; {hint}")
         if kind is not None and kind not in ALL_KINDS:
             raise AccelConfigError(f"{what}: unknown device kind {kind!r} in {raw!r}; {hint}")
         settings = dict(_SETTING.findall(rest))
@@ -133,7 +163,11 @@ def tolerance_for_check(
     marker: tuple[float | None, float | None],
     call: tuple[float | None, float | None],
 ) -> Tolerance:
-    """Layers, least specific first: defaults (TF32-level when accepted), configuration by dtype,
-    configuration by device kind and dtype, the marker, the call."""
-    base = TF32_TOLERANCE if tf32 and dtype in TF32_AFFECTED else default_tolerance(dtype)
-    return layered(base, *table.layers_for(kind, dtype), marker, call)
+    """Layers, least specific first: defaults, configuration by dtype, configuration by device kind and
+    dtype, the marker (its tf32=True, then its own rtol/atol), the call."""
+    marker_layers: list[Layer] = []
+    if tf32 and dtype in TF32_AFFECTED:
+        marker_layers.append(Layer(TF32_RTOL, None, "from the marker's tf32=True"))
+    marker_layers.append(Layer(*marker, "from the marker"))
+    call_layers = [Layer(call[0], None, "from check(rtol=...)"), Layer(None, call[1], "from check(atol=...)")]
+    return layered(default_tolerance(dtype), *table.layers_for(kind, dtype), *marker_layers, *call_layers)

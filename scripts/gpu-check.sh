@@ -2,18 +2,30 @@
 # One command for a CUDA machine: the GPU tests, the examples on every device present, the GPU
 # benchmarks, then the rest of the project's tests. Installs the checkout without touching dependencies:
 #   bash scripts/gpu-check.sh
-# Each stage has its own time limit (SIGINT first, so pytest still prints its summary); the whole script
-# stays under 10 minutes.
+# Each stage has its own time limit, in seconds; they add up to 590 (the script refuses to start
+# otherwise), and the few commands between stages (mktemp, head, echo) take well under the 10 s left:
+#   setup 50 (install 20, entry point 2 x 5, versions 15, xdist check 5) | GPU tests 100 | examples 60 |
+#   gate 50 | GPU benchmarks 30 + 40 | the project's other tests 260
+# A test stage gets SIGINT 10 s before its limit (pytest still prints its summary) and SIGKILL at it:
+# the script ends within 10 minutes by construction.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+INSTALL_S=20 ENTRY_POINT_S=5 VERSIONS_S=15 XDIST_CHECK_S=5 GPU_TESTS_S=100 EXAMPLES_S=60 GATE_S=50
+BENCH_TIMING_S=30 BENCH_COMPARE_S=40 PROJECT_TESTS_S=260
+total=$((INSTALL_S + 2 * ENTRY_POINT_S + VERSIONS_S + XDIST_CHECK_S + GPU_TESTS_S + EXAMPLES_S + GATE_S \
+  + BENCH_TIMING_S + BENCH_COMPARE_S + PROJECT_TESTS_S))
+if ((total > 590)); then echo "gpu-check: the stage limits add up to ${total} s, over 590"; exit 2; fi
+limit() {  # limit SECONDS COMMAND...: ends within SECONDS (TERM one second before, then KILL)
+  timeout -k 1 "$(($1 - 1))" "${@:2}"
+}
 # JAX preallocates 75% of GPU memory per process by default; the test session, its pytester
 # subprocesses and torch share one GPU here, so allocate on demand instead.
 export XLA_PYTHON_CLIENT_PREALLOCATE=false
 has_entry_point() {  # from outside the checkout, so that a stray pytest_accel.egg-info there cannot fool it
-  (cd / && python3 -c "import importlib.metadata as m, sys; sys.exit(not any(e.name == 'accel' for e in m.entry_points(group='pytest11')))")
+  (cd / && limit "$ENTRY_POINT_S" python3 -c "import importlib.metadata as m, sys; sys.exit(not any(e.name == 'accel' for e in m.entry_points(group='pytest11')))")
 }
 log="$(mktemp)"
-if ! python3 -m pip install --quiet --no-index --disable-pip-version-check --no-deps --no-build-isolation -e . >"$log" 2>&1; then
+if ! limit "$INSTALL_S" python3 -m pip install --quiet --no-index --disable-pip-version-check --no-deps --no-build-isolation -e . >"$log" 2>&1; then
   echo "note: editable install failed:"; tail -n 3 "$log"
 fi
 if ! has_entry_point; then  # e.g. no setuptools>=64, no pip, or an externally managed Python
@@ -24,7 +36,7 @@ if ! has_entry_point; then  # e.g. no setuptools>=64, no pip, or an externally m
   export PYTHONPATH="$PWD:$shim${PYTHONPATH:+:$PYTHONPATH}"
   if has_entry_point; then echo "note: plugin loaded from the checkout via PYTHONPATH"; else echo "ERROR: pytest11 entry point missing"; fi
 fi
-python3 - <<'PY'
+limit "$VERSIONS_S" python3 - <<'PY'
 import importlib
 for name in ("torch", "jax"):
     try:
@@ -39,23 +51,34 @@ for name in ("torch", "jax"):
         print("  devices:", module.devices())
 PY
 status=0
-stage() {  # stage SECONDS COMMAND...: run with a time limit, remember a failure
-  timeout -s INT -k 15 "$1" "${@:2}" || { echo "stage failed (exit $?): ${*:2}"; status=1; }
+stage() {  # stage SECONDS COMMAND...: SIGINT 10 s before SECONDS, SIGKILL at SECONDS; remember a failure
+  local started=$SECONDS
+  timeout -s INT -k 10 "$(($1 - 10))" "${@:2}" || { echo "stage failed (exit $?): ${*:2}"; status=1; }
+  echo "(stage: $((SECONDS - started)) s of $1 s)"
+}
+has_xdist=0
+limit "$XDIST_CHECK_S" python3 -c "import xdist" 2>/dev/null && has_xdist=1
+xdist() {  # xdist N: "-n N" where pytest-xdist is installed (the suites run in parallel then)
+  ((has_xdist)) && echo "-n $1"
 }
 echo "== GPU tests =="
-stage 150 python3 -m pytest -v -rs -p no:cacheprovider tests/test_gpu.py
+# shellcheck disable=SC2046
+stage "$GPU_TESTS_S" python3 -m pytest -v -rs -p no:cacheprovider $(xdist 4) tests/test_gpu.py
 echo "== examples on every device present (saved as a baseline) =="
 gate_dir="$(mktemp -d)"
-stage 150 python3 -m pytest --accel=all examples -q -rs -p no:cacheprovider --accel-save="$gate_dir/base.json"
+stage "$EXAMPLES_S" python3 -m pytest --accel=all examples -q -rs -p no:cacheprovider --accel-save="$gate_dir/base.json"
 echo "== the gate on the GPU: the examples again, compared with that baseline =="
-stage 120 python3 -m pytest --accel=all examples -q -p no:cacheprovider --accel-compare="$gate_dir/base.json" \
+stage "$GATE_S" python3 -m pytest --accel=all examples -q -p no:cacheprovider --accel-compare="$gate_dir/base.json" \
   --accel-gate-noise=5% --accel-report="$gate_dir/gate.md" --accel-report="$gate_dir/gate.json"
 [ -f "$gate_dir/gate.md" ] && head -n 40 "$gate_dir/gate.md"
 echo "== GPU benchmarks (timing against torch.utils.benchmark) =="
-stage 60 python3 benchmarks/bench_gpu_timing.py
-stage 90 python3 benchmarks/bench_compare_cost.py
-echo "== the other project tests =="
-left=$((570 - SECONDS))
-stage "$(( left > 60 ? left : 60 ))" python3 -m pytest -q -rs -p no:cacheprovider tests --ignore=tests/test_gpu.py --durations=10
-echo "gpu-check: total ${SECONDS} s, status ${status}"
+stage "$BENCH_TIMING_S" python3 benchmarks/bench_gpu_timing.py
+stage "$BENCH_COMPARE_S" python3 benchmarks/bench_compare_cost.py
+echo "== the other project tests (CPU only: JAX_PLATFORMS=cpu, no CUDA device for torch) =="
+# What they count (items, rows, columns) is what JAX's forced CPU devices and torch's CPU give; the
+# sessions they start get the same environment from tests/conftest.py.
+# shellcheck disable=SC2046
+stage "$PROJECT_TESTS_S" env JAX_PLATFORMS=cpu CUDA_VISIBLE_DEVICES= python3 -m pytest -q -rs -p no:cacheprovider \
+  $(xdist 6) tests --ignore=tests/test_gpu.py --durations=10
+echo "gpu-check: total ${SECONDS} s (limit ${total} s), status ${status}"
 exit $status

@@ -34,6 +34,26 @@ if HAS_JAX:
     import pytest_accel.frameworks.jax_adapter  # noqa: F401
 
 
+# The pytest sessions the tests start (pytester subprocesses, xdist workers, duets) see the CPU alone, so
+# that the items, rows and columns they count are the same on a GPU machine (with JAX's CUDA plugin) as
+# here. Tests marked gpu (tests/test_gpu.py) keep the GPUs. In-process pytester runs share this process's
+# JAX and torch, already imported; they use the default --accel=cpu, hence PYTEST_ACCEL is dropped.
+CPU_ONLY_ENVIRONMENT = {"JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""}
+
+
+def pin_sessions_to_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the sessions a test starts see only CPUs (JAX's CPU platform, no CUDA device for torch)."""
+    for name, value in CPU_ONLY_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("PYTEST_ACCEL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _cpu_only_sessions(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("gpu") is None:
+        pin_sessions_to_cpu(monkeypatch)
+
+
 @pytest.fixture
 def two_jax_devices(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     """Run pytest in a subprocess where JAX shows two CPU devices (cpu and cpu:1)."""

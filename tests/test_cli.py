@@ -311,3 +311,16 @@ def test_compare_never_writes_a_report_over_its_inputs(baseline: Path) -> None:
     done = cli("compare", baseline, baseline, "--report", baseline.with_suffix(".json"))
     assert done.returncode == 4 and "names an input file" in done.stderr
     assert baseline.read_bytes() == before
+
+
+def test_compare_fits_the_terminal_width(tmp_path: Path) -> None:
+    """The gate table of the command fits $COLUMNS as the plugin's does (issue 20.7)."""
+    long_test = "tests/test_a_module_with_a_long_name.py::test_a_function_whose_name_is_long_too"
+    base = write(tmp_path / "base.json", document([result(long_test, 1e-3, seed=1)]))
+    new = write(tmp_path / "new.json", document([result(long_test, 2e-3, seed=2)]))
+    done = cli("compare", base, new, "--fail-slower=10%", "--noise=1%", env={**os.environ, "COLUMNS": "80"})
+    assert done.returncode == 1, done.stdout + done.stderr
+    # a whole test id is kept whole where it is named for copying (it cannot be wrapped)
+    too_long = [line for line in done.stdout.splitlines() if len(line) > 80 and " " in line.strip()]
+    assert not too_long, "\n".join(too_long)
+    assert "slower" in done.stdout

@@ -121,23 +121,6 @@ def test_summary_is_printed_when_tests_fail(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*== accel ==*", "test_broken * float32 * FAILED*"])
 
 
-def test_summary_works_under_xdist(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.accel(framework="numpy", dtypes=["float32", "float64"])
-        def test_x(accel_device):
-            accel_device.check(accel_device.bench(lambda: accel_device.randn(8) * 2))
-        """
-    )
-    result = pytester.runpytest_subprocess("-n", "2", "--accel-bench-budget=0.02")
-    result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*== accel ==*"])
-    result.stdout.re_match_lines([r"test_x\s+float64\s+\S+ \S+ ±\d+%"])
-
-
 def test_assert_parity_public_api_on_nests() -> None:
     import collections
 

@@ -11,6 +11,9 @@ import json
 import os
 
 import pytest
+
+pytest.importorskip("hypothesis", reason="Hypothesis (the test extra) is not installed")
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import HAS_JAX, HAS_TORCH
 
+pytestmark = pytest.mark.gpu  # conftest leaves these tests' sessions the GPUs
+
 
 def _torch_cuda() -> bool:
     if not HAS_TORCH:
@@ -163,7 +165,85 @@ def test_real_device_side_assert_breaks_cuda_but_not_the_cpu(pytester: pytest.Py
     result = pytester.runpytest_subprocess("--accel=cpu,cuda", "--accel-save=out.json")
     result.assert_outcomes(passed=1, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*torch cuda:0 is unusable in this process since *test_a_assert*"])
+    # torch's AcceleratorError carries the CUDA code; the message names it (cudaErrorAssert is sticky)
+    result.stdout.fnmatch_lines(
+        ["torch cuda:0 is unusable: AcceleratorError: *CUDA error 710 (cudaErrorAssert)*"]
+    )
     assert "INTERNALERROR" not in result.stdout.str()
+
+
+@needs_torch_cuda
+def test_a_cuda_error_that_leaves_the_device_working_does_not_break_it(pytester: pytest.Pytester) -> None:
+    # A code the plugin does not know re-tests the device with a tiny kernel: it works, so the next
+    # CUDA test runs. A known recoverable code (an invalid launch configuration) is an ordinary failure.
+    pytester.makepyfile(
+        """
+        import pytest
+        import torch
+
+        def _error(code):
+            error = torch.AcceleratorError(f"CUDA error: code {code} from a test")
+            error.error_code = code
+            return error
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_a_unknown_code(accel_device):
+            if accel_device.kind == "cuda":
+                accel_device.check(accel_device.randn(8) * 2)
+                raise _error(12345)
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_b_invalid_configuration(accel_device):
+            if accel_device.kind == "cuda":
+                raise _error(9)
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_c_cuda_after(accel_device):
+            accel_device.check(accel_device.randn(8) + 1)
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cuda", "--accel-save=out.json")
+    result.assert_outcomes(passed=1, failed=2)
+    import json
+
+    saved = json.loads((pytester.path / "out.json").read_text())
+    assert saved["device_events"] == []
+
+
+@needs_torch_cuda
+@needs_jax_cuda
+def test_jax_and_torch_share_the_gpu_without_preallocation(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nobody set JAX's memory variables: the plugin sets XLA_PYTHON_CLIENT_PREALLOCATE=false before JAX
+    # starts, says so in the header, and torch can then take half the GPU after JAX has run there.
+    from pytest_accel.frameworks.jax_memory import USER_CHOICES
+
+    for name in USER_CHOICES:
+        monkeypatch.delenv(name, raising=False)
+    pytester.makepyfile(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.accel(framework="jax", devices=["cuda"])
+        def test_a_jax(accel_device):
+            assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+            accel_device.check(accel_device.randn(1024, 1024).sum())
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_b_torch_half_the_gpu(accel_device):
+            import torch
+
+            if accel_device.kind == "cuda":
+                total = torch.cuda.get_device_properties(accel_device.native).total_memory
+                block = torch.empty(total // 2, dtype=torch.uint8, device=accel_device.native)
+                del block
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cuda", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["accel: *XLA_PYTHON_CLIENT_PREALLOCATE=false set by pytest-accel*"])
 
 
 @needs_torch_cuda
@@ -222,3 +302,41 @@ def test_jax_float8_parity_on_gpu(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--accel=cpu,cuda", "-v")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*test_qmm[[]jax-cuda:0-float8_e5m2[]] PASSED*"])
+
+
+@needs_torch_cuda
+def test_each_cuda_item_runs_with_its_device_current_and_pinned_workers_agree(
+    pytester: pytest.Pytester,
+) -> None:
+    """Issue 19.5 and 20.1 on real GPUs: an item on cuda:i has cuda:i as torch's current device (so
+    device="cuda" and torch.cuda.* in the test mean it), serially and under pinned xdist workers, and the
+    pinned run judges what the serial run judges (on a single GPU: its one device)."""
+    pytester.makepyfile(
+        """
+        import pytest
+        import torch
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        @pytest.mark.parametrize("n", range(4))
+        def test_current(accel_device, n):
+            x = torch.ones(3, device="cuda")
+            if accel_device.kind == "cuda":  # the reference pass (on the CPU) runs inside the item
+                assert torch.cuda.current_device() == accel_device.index
+                assert x.device == accel_device.native
+            accel_device.check(accel_device.randn(3) + x.cpu().to(accel_device.native))
+        """
+    )
+    serial = pytester.runpytest_subprocess("--accel=cpu,cuda", "--accel-no-bench", "-rA")
+    count = torch_cuda_count()
+    serial.assert_outcomes(passed=4 * count)
+    pytest.importorskip("xdist", reason="pytest-xdist (the test extra) is not installed")
+    pinned = pytester.runpytest_subprocess(
+        "--accel=cpu,cuda", "--accel-no-bench", "-n", "2", "--accel-pin-workers", "-rA"
+    )
+    pinned.assert_outcomes(passed=4 * count)
+
+
+def torch_cuda_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()

@@ -45,12 +45,12 @@ def test_tf32_level_parity_can_be_accepted_on_purpose(pytester: pytest.Pytester,
 
 
 def test_configured_tolerances_layer_under_marker_and_call(pytester: pytest.Pytester) -> None:
-    """defaults < ini by dtype < ini by kind.dtype < marker < call, judged on a 1e-3 relative error."""
+    """defaults < ini by dtype < ini by kind.dtype < marker (tf32=True, then rtol/atol) < call."""
     pytester.makepyfile(
         """
         import numpy as np
         import pytest
-        from pytest_accel.tolerances import tolerance_for_check
+        from pytest_accel.tolerances import TF32_RTOL, tolerance_for_check
 
         def test_layers(pytestconfig):
             from pytest_accel.session_state import STATE_KEY
@@ -65,8 +65,11 @@ def test_configured_tolerances_layer_under_marker_and_call(pytester: pytest.Pyte
             assert rule(m=(1e-4, None), c=(5e-4, None)).rtol == 5e-4
             assert tolerance_for_check("float16", kind="cuda", table=table, tf32=False,
                                        marker=(None, None), call=(None, None)).rtol == 1e-2
+            # tf32=True is the marker's: it beats the configuration, and the marker's own rtol beats it
             assert tolerance_for_check("float32", kind="cuda", table=table, tf32=True,
-                                       marker=(None, None), call=(None, None)).rtol == 3e-5
+                                       marker=(None, None), call=(None, None)).rtol == TF32_RTOL
+            assert rule(m=(1e-4, None)).rtol == tolerance_for_check(
+                "float32", kind="cuda", table=table, tf32=True, marker=(1e-4, None), call=(None, None)).rtol
         """
     )
     pytester.makeini(
@@ -153,7 +156,8 @@ def test_oracle_mode_fails_a_much_less_accurate_device(
         [
             # the reference's error and the failing device's beside it, one row
             r"test\s+dtype\s+cpu\s+vs oracle\s+cpu:1\s+speedup\s+parity\s+vs oracle\s*$",
-            r"test_cumsum\s+float32\s+-\s+\d\S*\s+FAILED\s+-\s+FAIL \S+\s+\d\S*\s*$",
+            # the parity held: the cell says the oracle failed, and by what factor over the reference
+            r"test_cumsum\s+float32\s+-\s+\d\S*\s+FAILED\s+-\s+oracle FAIL \d+x\s+\d\S*\s*$",
         ]
     )
 
@@ -206,7 +210,7 @@ import pytest
 import jax.numpy as jnp
 
 @pytest.mark.accel(framework="jax"{marker})
-def test_layers(accel_device):
+def test_{name}(accel_device):
     x = accel_device.randn(64)
     out = jnp.tanh(x)
     if accel_device.name == "cpu:1":
@@ -214,27 +218,35 @@ def test_layers(accel_device):
     accel_device.check(out, name="out"{call})
 """
 
+# Per ini configuration (one session each), the tests it holds: name -> (marker, call, passes).
+LAYER_SESSIONS = {
+    "": {
+        "default": ("", "", False),
+        "call_beats_marker": (", rtol=1e-2", ", rtol=1e-6", False),
+        "call": ("", ", rtol=1e-2", True),
+    },
+    "float32: rtol=1e-2": {"ini_dtype": ("", "", True)},
+    "float32: rtol=1e-2\n    cpu.float32: rtol=1e-6": {
+        "ini_kind_beats_dtype": ("", "", False),
+        "marker_beats_ini": (", rtol=1e-2", "", True),
+    },
+}
 
-@pytest.mark.parametrize(
-    ("ini", "marker", "call", "passes"),
-    [
-        ("", "", "", False),
-        ("float32: rtol=1e-2", "", "", True),
-        ("float32: rtol=1e-2\n    cpu.float32: rtol=1e-6", "", "", False),
-        ("cpu.float32: rtol=1e-6", ", rtol=1e-2", "", True),
-        ("", ", rtol=1e-2", ", rtol=1e-6", False),
-        ("", "", ", rtol=1e-2", True),
-    ],
-    ids=["default", "ini-dtype", "ini-kind-beats-dtype", "marker-beats-ini", "call-beats-marker", "call"],
-)
-def test_tolerance_layers_in_a_session(
-    pytester: pytest.Pytester, two_jax_devices, ini: str, marker: str, call: str, passes: bool
-) -> None:
+
+@pytest.mark.parametrize("ini", list(LAYER_SESSIONS), ids=["no-ini", "ini-dtype", "ini-kind-and-dtype"])
+def test_tolerance_layers_in_a_session(pytester: pytest.Pytester, two_jax_devices, ini: str) -> None:
     if ini:
         pytester.makeini(f"[pytest]\naccel_tolerances =\n    {ini}\n")
-    pytester.makepyfile(LAYER_TEST.format(marker=marker, call=call))
-    result = two_jax_devices("-k", "cpu:1")
-    if passes:
-        result.assert_outcomes(passed=1, deselected=1)
-    else:
-        result.assert_outcomes(failed=1, deselected=1)
+    tests = LAYER_SESSIONS[ini]
+    pytester.makepyfile(
+        **{
+            f"test_{name}": LAYER_TEST.format(name=name, marker=marker, call=call)
+            for name, (marker, call, _) in tests.items()
+        }
+    )
+    result = two_jax_devices("-k", "cpu:1", "-rA")
+    for name, (_, _, passes) in tests.items():
+        outcome = "PASSED" if passes else "FAILED"
+        result.stdout.fnmatch_lines([f"{outcome} test_{name}.py::test_{name}*"])
+    failing = sum(not passes for _, _, passes in tests.values())
+    result.assert_outcomes(passed=len(tests) - failing, failed=failing, deselected=len(tests))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,12 +23,12 @@ needs_matplotlib = pytest.mark.skipif(
 SAFE = re.compile(r"^[A-Za-z0-9._-]+\.svg$")
 
 
-def _result(test: str, device: str, median: float, reference: bool) -> dict:
+def _result(test: str, device: str, median: float, reference: bool, framework: str = "numpy") -> dict:
     samples = [median * (1 + 0.01 * (i % 5)) for i in range(30)]
     return {
-        "nodeid": f"{test}[numpy-{device}-float32]",
+        "nodeid": f"{test}[{framework}-{device}-float32]",
         "test": test,
-        "framework": "numpy",
+        "framework": framework,
         "framework_version": "2",
         "device": device,
         "hardware": "cpu",
@@ -152,6 +153,7 @@ def test_plot_command_from_saved_files(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "chart(s) written" in done.stdout
+    assert "no speedup overview: each framework ran on one device only" in done.stdout  # the cpu alone
     names = {p.name for p in (tmp_path / "c").glob("*.svg")}
     assert any(name.startswith("compare-t.py_test_a") for name in names)
     missing = subprocess.run(
@@ -186,3 +188,101 @@ def test_plot_command_on_a_file_from_a_gpu_machine_works_without_the_gpu(tmp_pat
     assert "test_matmul" in overview and "cuda:0" in overview
     times = _svg_text(tmp_path / "c" / "time-tests_test_ops.py_test_matmul.svg")
     assert "torch cuda:0" in times and "torch cpu" in times
+
+
+# -- axes that tell the truth --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def drawn_axes(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
+    """The scales and limits of every chart drawn, by chart name, read from the figure before it is saved."""
+    from pytest_accel import plots
+
+    seen: dict[str, dict[str, Any]] = {}
+    save = plots._save
+
+    def record(plt: Any, figure: Any, folder: Path, name: str) -> Path:
+        (axes,) = figure.axes
+        seen[name] = {
+            "xscale": axes.get_xscale(),
+            "yscale": axes.get_yscale(),
+            "xlim": axes.get_xlim(),
+            "ylim": axes.get_ylim(),
+        }
+        return save(plt, figure, folder, name)
+
+    monkeypatch.setattr(plots, "_save", record)
+    return seen
+
+
+@needs_matplotlib
+def test_close_times_are_bars_from_zero(tmp_path: Path, drawn_axes: dict[str, dict[str, Any]]) -> None:
+    """1.48e-4 s against 1.54e-4 s is a 4% difference, and must look like one (a log axis from 1.47e-4
+    made the shorter bar a sliver)."""
+    test = "t.py::test_close"
+    results = [_result(test, "cpu", 1.48e-4, True), _result(test, "cpu:1", 1.54e-4, False)]
+    draw_charts(results, tmp_path)
+    axes = drawn_axes[f"time-{test}"]
+    low, high = axes["ylim"]
+    assert axes["yscale"] == "linear" and low == 0
+    assert 1.48e-4 / high > 0.8  # the shorter bar fills most of the chart, as 96% of the longer should
+
+
+@needs_matplotlib
+def test_times_decades_apart_are_on_a_log_axis_from_a_decade_below(
+    tmp_path: Path, drawn_axes: dict[str, dict[str, Any]]
+) -> None:
+    test = "t.py::test_far"
+    results = [_result(test, "cpu", 2e-2, True), _result(test, "cpu:1", 3e-6, False)]
+    draw_charts(results, tmp_path)
+    axes = drawn_axes[f"time-{test}"]
+    low, high = axes["ylim"]
+    assert axes["yscale"] == "log" and low <= 3e-7 and high >= 2e-2  # the short bar spans a decade
+
+
+@needs_matplotlib
+def test_speedups_start_at_one_and_a_small_one_looks_small(
+    tmp_path: Path, drawn_axes: dict[str, dict[str, Any]]
+) -> None:
+    test = "t.py::test_same"
+    results = [_result(test, "cpu", 1.00e-3, True), _result(test, "cpu:1", 0.96e-3, False)]
+    draw_charts(results, tmp_path)
+    axes = drawn_axes["overview-speedup"]
+    low, high = axes["xlim"]
+    assert axes["xscale"] == "log" and low <= 0.5 and high >= 2.0  # 1.04x sits near the line at 1
+
+
+@needs_matplotlib
+def test_one_device_per_framework_says_why_there_is_no_overview(tmp_path: Path) -> None:
+    test = "t.py::test_both"
+    results = [_result(test, "cpu", 1e-3, True), _result(test, "cpu", 2e-3, True, framework="torch")]
+    notes: list[str] = []
+    paths = draw_charts(results, tmp_path, notes=notes)
+    assert [path.name for path in paths] == ["time-t.py_test_both.svg"]
+    (note,) = notes
+    assert note.startswith("no speedup overview: each framework ran on one device only")
+
+
+@needs_matplotlib
+def test_plugin_says_why_there_is_no_overview(pytester: pytest.Pytester) -> None:
+    """numpy has the CPU alone: the run draws its time chart and says why there is no overview."""
+    import matplotlib.pyplot  # noqa: F401  (imported here once: the in-process run must not import it anew)
+
+    pytester.makepyfile(
+        """
+        import numpy as np
+        import pytest
+
+        @pytest.mark.accel(framework="numpy")
+        def test_sort(accel_device):
+            accel_device.check(accel_device.bench(np.sort, accel_device.randn(64), name="sort"))
+        """
+    )
+    result = pytester.runpytest("--accel-bench-budget=0.01", "--accel-plot=charts")
+    result.assert_outcomes(passed=1)
+    text = " ".join(result.stdout.str().split())
+    assert "accel: 1 chart(s) written to charts" in text
+    assert "accel: no speedup overview: each framework ran on one device only" in text
+    assert [path.name for path in (pytester.path / "charts").glob("*.svg")] == [
+        "time-test_plugin_says_why_there_is_no_overview.py_test_sort.svg"
+    ]

@@ -128,16 +128,6 @@ def test_failure_while_writing_keeps_the_old_file_and_leaves_no_debris(
     assert target.read_text() == "old"
 
 
-def test_saving_works_under_xdist(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("xdist")
-    pytester.makepyfile(SUITE)
-    result = pytester.runpytest_subprocess("-n", "2", "--accel-save=out.json", "--accel-bench-budget=0.02")
-    result.assert_outcomes(passed=2)
-    document = _strict_load(pytester.path / "out.json")
-    assert sorted(r["dtype"] for r in document["results"]) == ["float32", "float64"]
-    assert all(r["benches"][0]["samples"] for r in document["results"])
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [

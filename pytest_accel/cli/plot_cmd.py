@@ -18,9 +18,12 @@ def run_plot(args: argparse.Namespace) -> int:
 
         baseline = load_input(args.compare, role="baseline")
         gate = compare_documents(baseline, current, GateConfig(), label=str(args.compare))
+    notes: list[str] = []
     try:
-        paths = draw_charts(current["results"], args.output, gate=gate, baseline=baseline, current=current)
+        paths = draw_charts(current["results"], args.output, gate, baseline, current, notes)
     except PlotError as exc:
         raise UsageError(str(exc)) from None
     print(f"{len(paths)} chart(s) written to {args.output}")
+    for note in notes:
+        print(note)
     return EXIT_OK

@@ -7,6 +7,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pytest_accel.device_info import Discovery
     from pytest_accel.frameworks.base import Adapter
 
 KNOWN_FRAMEWORKS: tuple[str, ...] = ("torch", "jax", "numpy")
@@ -28,8 +29,22 @@ def load_adapter(framework: str) -> Adapter:
     """Import the framework's adapter (and with it the framework); raise FrameworkMissing if absent."""
     if framework not in KNOWN_FRAMEWORKS:
         raise ValueError(f"unknown framework {framework!r}")
+    if framework == "jax":
+        from pytest_accel.frameworks.jax_memory import share_gpu_memory
+
+        share_gpu_memory()  # before JAX starts its GPU backend: no 75% of each GPU per process
     try:
         module = importlib.import_module(f"pytest_accel.frameworks.{framework}_adapter")
     except ImportError as exc:
         raise FrameworkMissing(f"{framework} is not installed ({exc})") from exc
     return module.ADAPTER
+
+
+def framework_notes(framework: str, found: Discovery | None) -> list[str]:
+    """Lines the collection header adds under a framework's devices (JAX: preallocation turned off)."""
+    if framework != "jax":
+        return []
+    from pytest_accel.frameworks.jax_memory import jax_memory_note
+
+    note = jax_memory_note(found)
+    return [note] if note else []

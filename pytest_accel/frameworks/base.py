@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 import numpy as np
@@ -19,6 +20,9 @@ class BatchTimer(Protocol):
     """Times ``n`` back-to-back calls of a function on one device, in seconds, device work included."""
 
     method: str
+
+    def wait_for_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Wait until the arguments are on the device (transfers queued before ``bench`` are not timed)."""
 
     def time_batch(self, call: Callable[[], Any], n: int) -> float: ...
 
@@ -38,8 +42,9 @@ class Adapter(Protocol):
     def to_host(self, value: Any) -> np.ndarray: ...
     def dtype_name(self, value: Any) -> str: ...
     def sync(self, native: Any, value: Any = None) -> None: ...
+    def made_current(self, native: Any) -> AbstractContextManager[Any]: ...
     def timer(self, native: Any) -> BatchTimer: ...
-    def fault_kind(self, exc: BaseException) -> str | None: ...
+    def fault_kind(self, exc: BaseException, native: Any) -> str | None: ...
     def release_memory(self, native: Any) -> None: ...
     def memory_note(self, native: Any) -> str: ...
 
@@ -97,6 +102,9 @@ class HostClockTimer:
 
     method = "perf_counter"
 
+    def wait_for_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        return None  # host arrays are ready when made
+
     def time_batch(self, call: Callable[[], Any], n: int) -> float:
         import time
 
@@ -113,6 +121,9 @@ class SyncingTimer:
 
     def __init__(self, sync: Callable[[], None]) -> None:
         self._sync = sync
+
+    def wait_for_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._sync()
 
     def time_batch(self, call: Callable[[], Any], n: int) -> float:
         import time
@@ -140,3 +151,8 @@ def round_host(values: np.ndarray, dtype_name: str) -> np.ndarray:
             .astype(np.complex128 if dtype_name == "complex64" else np.float64)
         )
     return np.asarray(values)
+
+
+def nothing_made_current(native: Any) -> AbstractContextManager[Any]:
+    """For frameworks whose arrays name their device: no current device to set for an item."""
+    return nullcontext()

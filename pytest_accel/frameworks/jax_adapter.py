@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import jax
@@ -20,6 +21,7 @@ from pytest_accel.frameworks.base import (
     host_cpu_label,
     host_fault_kind,
     host_float32,
+    nothing_made_current,
     release_host_memory,
 )
 
@@ -43,6 +45,27 @@ def _wait_for_arrays(outputs: Any) -> None:
     jax.block_until_ready(arrays)
 
 
+def add_local_devices(
+    found: Discovery, kind: str, devices: Sequence[Any], process_index: int, probe: Callable[[Any], None]
+) -> None:
+    """Add the devices of ``kind`` that belong to process ``process_index`` and pass ``probe``.
+
+    Indices count this process's devices (``jax.local_devices`` order); devices of other processes are
+    neither listed nor missing: each host tests its own.
+    """
+    local = [device for device in devices if device.process_index == process_index]
+    for index, device in enumerate(local):
+        try:
+            probe(device)
+        except Exception as exc:
+            found.missing[f"{kind}:{index}"] = f"{kind}:{index} failed its probe: {exc}"
+            continue
+        hardware = host_cpu_label() if kind == "cpu" else str(device.device_kind)
+        found.devices.append(DeviceInfo("jax", kind, index, hardware))
+    if not found.of_kind(kind) and kind not in found.missing:
+        found.missing[kind] = f"no working jax {_PLATFORM_OF_KIND[kind]} device"
+
+
 class JaxWaitTimer:
     """Wall clock from dispatch until the batch's results are ready (``block_until_ready``).
 
@@ -54,6 +77,10 @@ class JaxWaitTimer:
 
     def __init__(self, wait_for_all: bool) -> None:
         self._wait_for_all = wait_for_all
+
+    def wait_for_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        # device_put returns before the transfer is done: the first call's clock must not include it
+        _wait_for_arrays((args, kwargs))
 
     def time_batch(self, call: Callable[[], Any], n: int) -> float:
         start = time.perf_counter()
@@ -74,22 +101,15 @@ class JaxAdapter:
         found = Discovery("jax", jax.__version__)
         for kind, platform in _PLATFORM_OF_KIND.items():
             try:
-                devices = jax.devices(platform)
+                # This process's devices: on a TPU pod or a multi-node GPU job, the other hosts' devices
+                # belong to their own processes (jax.devices() lists them too, but they cannot be used here).
+                devices = jax.local_devices(backend=platform)
             except RuntimeError as exc:
                 hint = " (install jax[cuda13] or jax[cuda12])" if kind == "cuda" else ""
                 detail = str(exc).split(". ")[0].split("\n")[0][:160]
                 found.missing[kind] = f"jax has no {platform} backend{hint}: {detail}"
                 continue
-            for index, device in enumerate(devices):
-                try:
-                    _probe(device)
-                except Exception as exc:
-                    found.missing[f"{kind}:{index}"] = f"{kind}:{index} failed its probe: {exc}"
-                    continue
-                hardware = host_cpu_label() if kind == "cpu" else str(device.device_kind)
-                found.devices.append(DeviceInfo("jax", kind, index, hardware))
-            if not found.of_kind(kind) and kind not in found.missing:
-                found.missing[kind] = f"no working jax {platform} device"
+            add_local_devices(found, kind, devices, jax.process_index(), _probe)
         return found
 
     def dtype(self, name: str) -> Any:
@@ -103,7 +123,7 @@ class JaxAdapter:
         return jnp.dtype(name)
 
     def native_device(self, info: DeviceInfo) -> Any:
-        return jax.devices(_PLATFORM_OF_KIND[info.kind])[info.index]
+        return jax.local_devices(backend=_PLATFORM_OF_KIND[info.kind])[info.index]
 
     def namespace(self) -> Any:
         return jnp
@@ -125,6 +145,9 @@ class JaxAdapter:
     def dtype_name(self, value: Any) -> str:
         return str(jnp.dtype(value.dtype))
 
+    def made_current(self, native: Any) -> AbstractContextManager[Any]:
+        return nothing_made_current(native)
+
     def sync(self, native: Any, value: Any = None) -> None:
         if value is not None:
             jax.block_until_ready(value)
@@ -138,7 +161,7 @@ class JaxAdapter:
     def timer(self, native: Any) -> BatchTimer:
         return JaxWaitTimer(wait_for_all=native.platform == "cpu")
 
-    def fault_kind(self, exc: BaseException) -> str | None:
+    def fault_kind(self, exc: BaseException, native: Any) -> str | None:
         # JAX reports an allocation failure as JaxRuntimeError (XlaRuntimeError before) whose message
         # starts with RESOURCE_EXHAUSTED; the device recovers once the arrays are freed.
         runtime_error = getattr(jax.errors, "JaxRuntimeError", None)

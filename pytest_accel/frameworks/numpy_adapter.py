@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from pytest_accel.frameworks.base import (
     host_cpu_label,
     host_fault_kind,
     host_float32,
+    nothing_made_current,
     release_host_memory,
 )
 
@@ -62,13 +64,16 @@ class NumpyAdapter:
     def dtype_name(self, value: Any) -> str:
         return np.asarray(value).dtype.name
 
+    def made_current(self, native: Any) -> AbstractContextManager[Any]:
+        return nothing_made_current(native)
+
     def sync(self, native: Any, value: Any = None) -> None:
         return None
 
     def timer(self, native: Any) -> BatchTimer:
         return HostClockTimer()
 
-    def fault_kind(self, exc: BaseException) -> str | None:
+    def fault_kind(self, exc: BaseException, native: Any) -> str | None:
         return host_fault_kind(exc)
 
     def release_memory(self, native: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from pytest_accel.frameworks.base import (
     host_fault_kind,
     release_host_memory,
 )
+from pytest_accel.frameworks.cuda_errors import RETEST, classify_accelerator_error, error_code
 
 _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
@@ -47,6 +49,25 @@ def _cuda_missing_reason() -> str | None:
     return None
 
 
+def _error_type(exc: BaseException) -> str:
+    """How cuda_errors names the exception's type: AcceleratorError, RuntimeError, or its own name."""
+    accelerator_error = getattr(torch, "AcceleratorError", None)  # torch >= 2.8
+    if accelerator_error is not None and isinstance(exc, accelerator_error):
+        return "AcceleratorError"
+    return "RuntimeError" if isinstance(exc, RuntimeError) else type(exc).__name__
+
+
+def _still_works(native: Any) -> bool:
+    """A tiny kernel on the device, waited for: does the device still compute after an error?"""
+    try:
+        _probe(native)
+        if native.type == "cuda":
+            torch.cuda.synchronize(native)
+    except Exception:
+        return False
+    return True
+
+
 class CudaEventTimer:
     """CUDA events around a batch of calls: the device's own clock, from the first kernel queued to the
     last one done. Host launch time shows only where it leaves the device idle (launch-bound calls),
@@ -56,6 +77,9 @@ class CudaEventTimer:
 
     def __init__(self, device: torch.device) -> None:
         self._device = device
+
+    def wait_for_inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        return None  # time_batch synchronizes the device before it records its first event
 
     def time_batch(self, call: Callable[[], Any], n: int) -> float:
         with torch.cuda.device(self._device):
@@ -132,8 +156,9 @@ class TorchAdapter:
         return xp
 
     def from_host(self, host: np.ndarray, native: Any, dtype: Any | None) -> Any:
-        # Convert on the CPU first so that every device receives bit-identical values.
-        tensor = torch.from_numpy(np.ascontiguousarray(host).copy())
+        # Convert on the CPU first so that every device receives bit-identical values. np.array copies
+        # into a contiguous array of the same shape (np.ascontiguousarray would make a 0-d array 1-d).
+        tensor = torch.from_numpy(np.array(host, order="C", copy=True))
         if dtype is not None:
             tensor = tensor.to(dtype)
         return tensor.to(native)
@@ -159,6 +184,13 @@ class TorchAdapter:
     def dtype_name(self, value: Any) -> str:
         return str(value.dtype).removeprefix("torch.")
 
+    def made_current(self, native: Any) -> contextlib.AbstractContextManager[Any]:
+        """The item's CUDA device as the current one while it runs (device="cuda", .cuda(),
+        torch.cuda.synchronize() in the test then mean it), the previous one restored afterwards."""
+        if native.type == "cuda":
+            return torch.cuda.device(native)
+        return contextlib.nullcontext()
+
     def sync(self, native: Any, value: Any = None) -> None:
         if native.type == "cuda":
             torch.cuda.synchronize(native)
@@ -172,18 +204,16 @@ class TorchAdapter:
             return HostClockTimer()
         return SyncingTimer(lambda: self.sync(native))
 
-    def fault_kind(self, exc: BaseException) -> str | None:
+    def fault_kind(self, exc: BaseException, native: Any) -> str | None:
         # torch.OutOfMemoryError: the allocation failed and the device works again once memory is
-        # released. torch.AcceleratorError (a device-side assert, an illegal address): every later CUDA
-        # call in the process fails. Older torch raised a plain RuntimeError for the latter.
+        # released. torch.AcceleratorError: any failed CUDA call; its error code tells whether the
+        # device is left unusable (cuda_errors.py), and an unknown code re-tests the device.
         if isinstance(exc, torch.OutOfMemoryError):
             return "out-of-memory"
-        accelerator_error = getattr(torch, "AcceleratorError", None)
-        if accelerator_error is not None and isinstance(exc, accelerator_error):
-            return "device-unusable"
-        if isinstance(exc, RuntimeError) and "device-side assert" in str(exc):
-            return "device-unusable"
-        return host_fault_kind(exc)
+        kind = classify_accelerator_error(_error_type(exc), error_code(exc), str(exc))
+        if kind == RETEST:
+            return None if _still_works(native) else "device-unusable"
+        return kind if kind is not None else host_fault_kind(exc)
 
     def release_memory(self, native: Any) -> None:
         release_host_memory()

@@ -290,6 +290,10 @@ def results_section(results: list[dict[str, Any]], machines: dict[str, dict[str,
         "with its 95% interval (~1x: the data cannot tell it from 1); parity: worst error / allowed error "
         "(above 1 fails)."
     )
+    if "vs oracle" in headers:
+        from pytest_accel.side_by_side import ORACLE_LEGEND
+
+        legend += f" {cell(ORACLE_LEGEND)}."
     return "\n\n".join(
         [
             heading,

@@ -1,0 +1,61 @@
+"""pytest sessions in subprocesses whose results several tests read: the expensive runs happen once.
+
+``pytester`` is function-scoped, so a module whose tests all look at the same run (a serial run and an
+xdist run of one suite, say) would start it again for every test. A ``SharedProject`` is a folder with
+the suite's files; ``run`` starts pytest there once per distinct command line and keeps the result.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# What the sessions see: the CPU alone (as tests/conftest.py gives pytester's), no colour, no options
+# from the outer run's environment.
+CPU_ONLY = {"JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "", "PY_COLORS": "0"}
+DROPPED = ("PYTEST_ADDOPTS", "PYTEST_ACCEL", "GITHUB_STEP_SUMMARY", "PYTEST_XDIST_WORKER")
+
+
+class SharedProject:
+    """A folder of test files and the pytest runs made in it, each run once."""
+
+    def __init__(self, path: Path, environment: dict[str, str] | None = None) -> None:
+        self.path = path
+        self.environment = {**CPU_ONLY, **(environment or {})}
+        self._runs: dict[tuple[str, ...], pytest.RunResult] = {}
+
+    def write(self, name: str, text: str) -> Path:
+        target = self.path / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        return target
+
+    def run(self, *args: str) -> pytest.RunResult:
+        """``python -m pytest ARGS`` in the folder, started only the first time these ARGS are asked for."""
+        if args not in self._runs:
+            self._runs[args] = self._start(args)
+        return self._runs[args]
+
+    def _start(self, args: tuple[str, ...]) -> pytest.RunResult:
+        environment = {k: v for k, v in os.environ.items() if k not in DROPPED}
+        environment.update(self.environment)
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+            cwd=self.path,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return pytest.RunResult(
+            done.returncode,
+            done.stdout.splitlines(),
+            done.stderr.splitlines(),
+            time.perf_counter() - started,
+        )
