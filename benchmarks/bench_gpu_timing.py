@@ -1,10 +1,11 @@
 """Accuracy and repeatability of ``measure`` with CUDA events, against ``torch.utils.benchmark``.
 
 For float32 matmuls ``a @ b`` with n = 256, 1024 and 4096 on ``cuda:0``, the median per call of
-``pytest_accel.timing.measure`` with ``CudaEventTimer`` (the plugin's default budget, 0.25 s) is compared
-with ``torch.utils.benchmark.Timer(stmt="a @ b").blocked_autorange(min_run_time=1).median`` (wall clock
-around blocks of calls, the device synchronized before each reading). ``measure`` then runs a second time
-to show run-to-run agreement. Targets: within 5% of torch.utils.benchmark, and the two runs within 3%.
+``pytest_accel.timing.measure.measure`` with ``CudaEventTimer`` (the plugin's default budget, 0.25 s)
+is compared with ``torch.utils.benchmark.Timer(stmt="a @ b").blocked_autorange(min_run_time=1).median``
+(wall clock around blocks of calls, the device synchronized before each reading). ``measure`` then runs
+a second time to show run-to-run agreement. Targets: within 5% of torch.utils.benchmark, and the two
+runs within 3%.
 
 Without CUDA it prints ``skipped: no CUDA device`` and exits 0. ``--cpu-dry-run`` runs the same code on
 the CPU (small sizes, host clock) to check the script itself; its numbers say nothing about GPUs.
@@ -63,8 +64,8 @@ def main() -> int:
 
     import torch.utils.benchmark as torch_benchmark
 
-    from pytest_accel.options import DEFAULT_BENCH_BUDGET_S
-    from pytest_accel.timing import measure
+    from pytest_accel.config.options import DEFAULT_BENCH_BUDGET_S
+    from pytest_accel.timing.measure import measure
 
     started = time.perf_counter()
     print(f"== bench_gpu_timing: measure() vs torch.utils.benchmark, float32 matmul, {title} ==")

@@ -1,4 +1,4 @@
-"""Accuracy of ``pytest_accel.timing.measure`` on the host clock, against an independent ``timeit``.
+"""Accuracy of ``pytest_accel.timing.measure.measure`` on the host clock, against an independent ``timeit``.
 
 For CPU functions from about 10 us to 50 ms per call, the median per call that ``measure`` reports
 (with the plugin's default budget of 0.25 s per ``bench``) is compared with ``timeit``: 7 repeats of N
@@ -134,9 +134,9 @@ def main() -> int:
     import numpy as np
     from tabulate import tabulate
 
+    from pytest_accel.config.options import DEFAULT_BENCH_BUDGET_S
     from pytest_accel.frameworks.base import HostClockTimer
-    from pytest_accel.options import DEFAULT_BENCH_BUDGET_S
-    from pytest_accel.timing import measure
+    from pytest_accel.timing.measure import measure
 
     print("== bench_timing_accuracy: measure() (host clock) vs timeit ==")
     print(f"machine: {os.cpu_count()} cores; numpy {np.__version__}; {pinned}")

@@ -25,7 +25,7 @@ def assert_parity(
     namedtuple) of them. Raises :class:`ParityError` (an ``AssertionError``) naming the worst elements.
     """
     __tracebackhide__ = True  # a failure shows the test's line and the message, not this function
-    from pytest_accel.parity import compare_nests
+    from pytest_accel.parity.compare import compare_nests
 
     outcome = compare_nests(actual, expected, rtol=rtol, atol=atol)
     if not outcome.passed:

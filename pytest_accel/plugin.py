@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.devices import DeviceRegistry
+from pytest_accel.config.marker import MARKER_HELP, read_marker
+from pytest_accel.config.options import add_options, read_settings
+from pytest_accel.device.registry import DeviceRegistry
 from pytest_accel.errors import AccelConfigError
-from pytest_accel.markers import MARKER_HELP, read_marker
-from pytest_accel.options import add_options, read_settings
-from pytest_accel.session_state import DEVICE_KEY, RECORD_KEY, STATE_KEY, SessionState
+from pytest_accel.session.state import DEVICE_KEY, RECORD_KEY, STATE_KEY, SessionState
 
 FIXTURE_NAME = "accel_device"
 COLLECTOR_NAME = "accel-summary"
@@ -41,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(SummaryCollector(state), COLLECTOR_NAME)
-    from pytest_accel import duet_worker
+    from pytest_accel.duet import worker as duet_worker
 
     if duet_worker.wanted() and not hasattr(config, "workerinput"):
         config.pluginmanager.register(duet_worker.DuetWorker(state), "accel-duet-worker")
@@ -49,7 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _load_baseline(path: Any) -> Any:
     from pytest_accel.gate.baseline import Baseline
-    from pytest_accel.results_file import ResultsFileError
+    from pytest_accel.results.file import ResultsFileError
 
     try:
         return Baseline.load(path)
@@ -99,7 +99,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             f"{name} is marked accel but does not request the accel_device fixture: add "
             "accel_device to its arguments"
         )
-    from pytest_accel.params import build_params
+    from pytest_accel.fixture.params import build_params
 
     args, kwargs = merged if merged is not None else ((), {})
     try:
@@ -152,7 +152,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 @pytest.fixture
 def accel_device(request: pytest.FixtureRequest) -> Generator[Any, None, None]:
     """The device, dtype and helpers for one accel item (see pytest_accel's README)."""
-    from pytest_accel.device_factory import make_item_device
+    from pytest_accel.fixture.factory import make_item_device
 
     param = getattr(request, "param", None)
     if param is None:
@@ -165,7 +165,7 @@ def accel_device(request: pytest.FixtureRequest) -> Generator[Any, None, None]:
     request.node.stash[RECORD_KEY] = device.record
     broken = state.broken_devices.get(fault_key(param.framework, param.device.name))
     if broken is not None:
-        from pytest_accel.faults import unusable_message
+        from pytest_accel.device.faults import unusable_message
 
         pytest.fail(unusable_message(broken), pytrace=False)
     with device.adapter.made_current(device.native):  # device="cuda", .cuda() in the test mean its device
@@ -178,22 +178,12 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     device = pyfuncitem.stash.get(DEVICE_KEY, None)
     if device is None:
         return (yield)
-    from pytest_accel.device_factory import (
-        oracle_checks_for,
-        oracle_enabled,
-        reference_checks_for,
-        remember_reference_checks,
-    )
+    from pytest_accel.reference.sources import after_body, attach_reference_values
 
     state = _state(pyfuncitem.config)
-    if oracle_enabled(pyfuncitem, state.settings):
-        device.oracle = oracle_checks_for(pyfuncitem, state)
-    if not device.is_reference:
-        device.expected = reference_checks_for(pyfuncitem, state)
+    attach_reference_values(pyfuncitem, state, device)
     result = yield
-    device.verify_all_checks_made()
-    if device.is_reference:
-        remember_reference_checks(pyfuncitem, state, device)
+    after_body(pyfuncitem, state, device)
     return result
 
 
@@ -220,7 +210,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.TestReport) -> None:
     """Out of memory or a device left unusable: a clear message, the memory released, the device marked."""
-    from pytest_accel.faults import UNUSABLE, inspect_failure
+    from pytest_accel.device.faults import UNUSABLE, inspect_failure
 
     device = item.stash[DEVICE_KEY]
     fault = inspect_failure(exc, device.adapter, device.native, device.framework, device.name, item.nodeid)
@@ -255,7 +245,7 @@ class SummaryCollector:
     def pytest_configure_node(self, node: Any) -> None:
         """xdist controller: probe the devices once (in a subprocess) and hand them to every worker."""
         if not self.probed:
-            from pytest_accel.probe import installed_frameworks, probe_in_subprocess
+            from pytest_accel.device.probe import installed_frameworks, probe_in_subprocess
 
             self.probed = True
             self.handed, problem = probe_in_subprocess(installed_frameworks())
@@ -283,7 +273,7 @@ class SummaryCollector:
         """--accel-pin-workers: one worker per device (pinning.py); xdist's own choice otherwise."""
         if not self.state.settings.pin_workers or config.getvalue("dist") == "each":
             return None
-        from pytest_accel.pinning import make_scheduler
+        from pytest_accel.parallel.pinning import make_scheduler
 
         return make_scheduler(config, log)
 
@@ -293,7 +283,7 @@ class SummaryCollector:
         if self.header_done:
             return
         self.header_done = True
-        from pytest_accel.pinning import frameworks_in
+        from pytest_accel.parallel.pinning import frameworks_in
 
         registry = DeviceRegistry(self.state.settings.spec, handed=self.handed)
         for framework in frameworks_in(ids):
@@ -327,7 +317,7 @@ class SummaryCollector:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if hasattr(session.config, "workerinput") or self.state.duet_worker:
             return
-        from pytest_accel.saving import current_document, save_run, stopped_early
+        from pytest_accel.session.saving import current_document, save_run, stopped_early
 
         self.notes: list[str] = []
         # Built once: the machine fingerprint behind it may ask nvidia-smi.
@@ -338,7 +328,7 @@ class SummaryCollector:
             if not saved:
                 self._fail_if_ok(session)  # CI must not pass without its file
         if document is not None and not stopped_early(session, exitstatus):
-            from pytest_accel.outputs import finish_outputs
+            from pytest_accel.session.outputs import finish_outputs
 
             self.gate, notes, ok = finish_outputs(self.state, document)
             self.notes.extend(notes)
@@ -357,8 +347,8 @@ class SummaryCollector:
             for note in notes:
                 terminalreporter.write_line(note)
             return
-        from pytest_accel.report import DEFAULT_WIDTH, render_summary
-        from pytest_accel.results import ItemRecord
+        from pytest_accel.results.records import ItemRecord
+        from pytest_accel.summary.terminal import DEFAULT_WIDTH, render_summary
 
         records = [ItemRecord.from_dict(data) for data in self.state.records]
         terminalreporter.section("accel")
@@ -369,7 +359,7 @@ class SummaryCollector:
         terminalreporter.write_line(render_summary(records, lines, width=width, verbose=verbose))
         gate = getattr(self, "gate", None)
         if gate is not None:
-            from pytest_accel.gate.terminal import render_gate_section
+            from pytest_accel.summary.gate_section import render_gate_section
 
             terminalreporter.section("accel gate")
             text = render_gate_section(gate, width)
@@ -380,7 +370,7 @@ class SummaryCollector:
             "the worker and ran the remaining tests elsewhere)"
             for lost in self.state.lost_items
         ]
-        from pytest_accel.report import wrap_lines
+        from pytest_accel.summary.terminal import wrap_lines
 
         for line in wrap_lines(extra + notes, width):
             terminalreporter.write_line(line, red=line.startswith("accel: an xdist worker crashed"))

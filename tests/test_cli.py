@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.results_file import assemble_document, load_results, machine_id
+from pytest_accel.results.file import assemble_document, load_results, machine_id
 
 MACHINE_A = {"python": "3.11.7", "platform": "linux", "machine": "x86_64", "cpu": "CPU A", "cpu_count": 2}
 MACHINE_B = {"python": "3.11.7", "platform": "linux", "machine": "x86_64", "cpu": "CPU B", "cpu_count": 8}

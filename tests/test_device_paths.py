@@ -17,13 +17,13 @@ import numpy as np
 import pytest
 from conftest import CPU_ONLY_ENVIRONMENT, needs_jax, needs_torch, pin_sessions_to_cpu
 
-from pytest_accel.device_info import DeviceInfo, Discovery
-from pytest_accel.devices import DeviceRegistry, FrameworkState
+from pytest_accel.device.registry import DeviceRegistry, FrameworkState
+from pytest_accel.device.spec import parse_spec, select_devices
 from pytest_accel.frameworks import cuda_errors, framework_notes, jax_memory
 from pytest_accel.frameworks.cuda_errors import OUT_OF_MEMORY, RETEST, UNUSABLE, classify_accelerator_error
-from pytest_accel.spec import parse_spec, select_devices
-from pytest_accel.timing import measure
-from pytest_accel.tolerances import Tolerance
+from pytest_accel.frameworks.discovery import DeviceInfo, Discovery
+from pytest_accel.parity.tolerances import Tolerance
+from pytest_accel.timing.measure import measure
 
 # -- 1. scalars stay 0-d ---------------------------------------------------------------------------------
 
@@ -90,7 +90,7 @@ def _accelerator_error(code: int | None, message: str) -> BaseException:
 def test_torch_marks_only_sticky_errors_and_names_the_code(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from pytest_accel.faults import inspect_failure
+    from pytest_accel.device.faults import inspect_failure
     from pytest_accel.frameworks import torch_adapter
     from pytest_accel.frameworks.torch_adapter import ADAPTER
 
@@ -233,7 +233,7 @@ def test_gpu_check_stage_limits_add_up_to_what_its_header_promises() -> None:
 
 @needs_torch
 def test_the_kernel_follows_the_devices_float64_support() -> None:
-    from pytest_accel import error_kernels
+    from pytest_accel.parity import error_kernels
 
     assert not error_kernels.float64_support("mps")
     assert error_kernels.float64_support("cuda") and error_kernels.float64_support("cpu")
@@ -265,7 +265,7 @@ def test_a_device_without_float64_compares_without_float64(
 ) -> None:
     import torch
 
-    from pytest_accel import error_kernels
+    from pytest_accel.parity import error_kernels
 
     rng = np.random.default_rng(7)
     reference = rng.standard_normal(500).astype(np.float32)
@@ -295,7 +295,7 @@ def test_torch_against_jax_in_low_precision(dtype: str) -> None:
     import torch
 
     import pytest_accel
-    from pytest_accel.error_kernels import error_stats
+    from pytest_accel.parity.error_kernels import error_stats
 
     values = np.array([0.5, -1.25, 2.0, 3.5], dtype=np.float32)
     other = values.copy()

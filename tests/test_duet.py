@@ -179,7 +179,7 @@ def test_a_run_that_collects_nothing_stops_the_duet(repo: Path) -> None:
 
 
 def test_the_order_alternates_item_by_item_and_round_by_round() -> None:
-    from pytest_accel.duet_driver import pair_order
+    from pytest_accel.duet.driver import pair_order
 
     assert [pair_order(0, i) for i in range(3)] == [("base", "new"), ("new", "base"), ("base", "new")]
     assert [pair_order(1, i) for i in range(3)] == [("new", "base"), ("base", "new"), ("new", "base")]

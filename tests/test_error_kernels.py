@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_accel.error_kernels import error_stats
-from pytest_accel.tolerances import Tolerance
+from pytest_accel.parity.error_kernels import error_stats
+from pytest_accel.parity.tolerances import Tolerance
 
 torch = pytest.importorskip("torch")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pytest_accel.float_formats import FLOAT8_DTYPES, FORMATS
+from pytest_accel.dtypes.float_formats import FLOAT8_DTYPES, FORMATS
 
 
 def _float32_values() -> np.ndarray:

@@ -17,7 +17,7 @@ pytest.importorskip("hypothesis", reason="Hypothesis (the test extra) is not ins
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_accel.markers import MARKER_KEYS
+from pytest_accel.config.marker import MARKER_KEYS
 
 # A fixed set of examples in CI; PYTEST_ACCEL_FUZZ_EXAMPLES=500 explores new ones at random.
 _DEEP = int(os.environ.get("PYTEST_ACCEL_FUZZ_EXAMPLES", "0"))

@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from pytest_accel.config.options import DEFAULT_GATE_NOISE
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE
-from pytest_accel.options import DEFAULT_GATE_NOISE
 
 # Student's t quantiles from printed tables.
 T_TABLE = [
@@ -143,6 +143,6 @@ def test_a_duet_of_100_unchanged_benchmarks_rarely_fails_by_chance() -> None:
     [(0.001, "1 ms"), (0.00099999, "1 ms"), (2.5e-5, "25 us"), (3.14159, "3.14 s"), (1.5e-9, "1.5 ns")],
 )
 def test_durations_read_as_people_write_them(seconds: float, text: str) -> None:
-    from pytest_accel.units import format_seconds
+    from pytest_accel.summary.formatting import format_seconds
 
     assert format_seconds(seconds) == text

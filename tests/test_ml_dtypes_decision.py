@@ -11,7 +11,7 @@ import pytest
 ml_dtypes = pytest.importorskip("ml_dtypes")
 torch = pytest.importorskip("torch")
 
-from pytest_accel.tolerances import default_tolerance  # noqa: E402
+from pytest_accel.parity.tolerances import default_tolerance  # noqa: E402
 
 UNIT = 2.0**-8  # bfloat16's unit roundoff
 

@@ -28,8 +28,8 @@ from defects import DEFECTS, middle  # noqa: E402
 from test_parity_corpus import BENIGN_KEYS, corpus_pair, normalized_error  # noqa: E402
 
 from pytest_accel import ParityError, assert_parity  # noqa: E402
-from pytest_accel.float_formats import FLOAT8_DTYPES, FORMATS  # noqa: E402
-from pytest_accel.tolerances import default_tolerance  # noqa: E402
+from pytest_accel.dtypes.float_formats import FLOAT8_DTYPES, FORMATS  # noqa: E402
+from pytest_accel.parity.tolerances import default_tolerance  # noqa: E402
 
 FLOAT8 = {name: getattr(torch, name) for name in FLOAT8_DTYPES}
 STEP = {name: FORMATS[name].step for name in FLOAT8_DTYPES}  # 2 u: 0.125 and 0.25

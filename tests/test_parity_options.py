@@ -50,10 +50,10 @@ def test_configured_tolerances_layer_under_marker_and_call(pytester: pytest.Pyte
         """
         import numpy as np
         import pytest
-        from pytest_accel.tolerances import TF32_RTOL, tolerance_for_check
+        from pytest_accel.parity.tolerances import TF32_RTOL, tolerance_for_check
 
         def test_layers(pytestconfig):
-            from pytest_accel.session_state import STATE_KEY
+            from pytest_accel.session.state import STATE_KEY
             table = pytestconfig.stash[STATE_KEY].settings.tolerances
             rule = lambda **kw: tolerance_for_check("float32", kind="cuda", table=table, tf32=False,
                                                     marker=kw.get("m", (None, None)),
@@ -117,7 +117,7 @@ def test_tolerances_from_pyproject(pytester: pytest.Pytester) -> None:
 
         @pytest.mark.accel(framework="numpy", dtypes=["float64"])
         def test_x(accel_device, pytestconfig):
-            from pytest_accel.session_state import STATE_KEY
+            from pytest_accel.session.state import STATE_KEY
             table = pytestconfig.stash[STATE_KEY].settings.tolerances
             assert table.entries == {"float64": (0.5, None)}
         """

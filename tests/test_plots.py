@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.plots import PlotError, draw_charts, safe_name
-from pytest_accel.results_file import assemble_document, save_atomically
+from pytest_accel.results.file import assemble_document, save_atomically
+from pytest_accel.summary.charts import PlotError, draw_charts, safe_name
 
 # matplotlib comes with the plot and test extras (CI has it); a machine without the registry may lack it.
 needs_matplotlib = pytest.mark.skipif(
@@ -196,7 +196,7 @@ def test_plot_command_on_a_file_from_a_gpu_machine_works_without_the_gpu(tmp_pat
 @pytest.fixture
 def drawn_axes(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
     """The scales and limits of every chart drawn, by chart name, read from the figure before it is saved."""
-    from pytest_accel import plots
+    from pytest_accel.summary import charts as plots
 
     seen: dict[str, dict[str, Any]] = {}
     save = plots._save

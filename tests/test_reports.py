@@ -13,16 +13,11 @@ import pytest
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import GateConfig, GateReport, compare_documents, compare_rounds
-from pytest_accel.gate.terminal import render_gate_section, shorten
-from pytest_accel.reports import (
-    ReportError,
-    append_step_summary,
-    build_json_report,
-    check_report_path,
-    render_markdown,
-    write_reports,
-)
-from pytest_accel.results_file import assemble_document
+from pytest_accel.results.file import assemble_document
+from pytest_accel.summary.gate_section import render_gate_section, shorten
+from pytest_accel.summary.json_report import build_json_report
+from pytest_accel.summary.markdown import render_markdown
+from pytest_accel.summary.writer import ReportError, append_step_summary, check_report_path, write_reports
 
 STEADY = [1e-3 * (1 + 0.002 * (i % 5)) for i in range(40)]  # many samples, a little jitter
 NOISY = [1e-3, 3e-3, 1e-3, 3e-3, 1e-3, 3e-3]  # two blocks that disagree: nothing can be decided

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_accel.results_file import ResultsFileError, load_results, save_atomically
+from pytest_accel.results.file import ResultsFileError, load_results, save_atomically
 
 SUITE = """
 import numpy as np

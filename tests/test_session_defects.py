@@ -48,7 +48,7 @@ def test_header_names_absent_kinds_only_when_asked_and_oracle_says_why_once(
 
 def test_tolerance_entries_take_the_summarys_short_dtype_names() -> None:
     """The summary prints bf16 and f32; accel_tolerances accepts what it prints (issue 20.9)."""
-    from pytest_accel.tolerances import parse_tolerance_table
+    from pytest_accel.parity.tolerances import parse_tolerance_table
 
     table = parse_tolerance_table(["bf16: rtol=0.1", "cuda.f32: atol=1e-6"])
     assert table.entries == {"bfloat16": (0.1, None), "cuda.float32": (None, 1e-6)}
@@ -57,8 +57,8 @@ def test_tolerance_entries_take_the_summarys_short_dtype_names() -> None:
 def test_a_speedup_that_cannot_be_told_keeps_a_short_cell() -> None:
     """Three noisy samples give an interval of many decades; its bounds are said in two digits, not as a
     14-digit number that pushes the table past the terminal (seen: ~1x [9.7e-18-17359766318365])."""
-    from pytest_accel.side_by_side import speedup_cell
-    from pytest_accel.timing import BenchResult
+    from pytest_accel.summary.layout import speedup_cell
+    from pytest_accel.timing.measure import BenchResult
 
     def bench(samples: list[float]) -> BenchResult:
         return BenchResult("mm", "perf_counter", samples, 1, 0.0, 0, "budget")

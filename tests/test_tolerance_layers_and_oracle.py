@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 from conftest import needs_jax, needs_torch
 
-from pytest_accel.float_formats import unit_roundoff
-from pytest_accel.leaves import HostLeaf
-from pytest_accel.oracle import accuracy_verdict, allowed_error, floor_units, leaf_error
-from pytest_accel.results import CheckResult, ItemRecord
-from pytest_accel.side_by_side import parity_cell
-from pytest_accel.tolerances import (
+from pytest_accel.dtypes.float_formats import unit_roundoff
+from pytest_accel.parity.leaves import HostLeaf
+from pytest_accel.parity.oracle import accuracy_verdict, allowed_error, floor_units, leaf_error
+from pytest_accel.parity.tolerances import (
     DEFAULT_TOLERANCES,
     Tolerance,
     parse_tolerance_table,
     tolerance_for_check,
 )
+from pytest_accel.results.records import CheckResult, ItemRecord
+from pytest_accel.summary.layout import parity_cell
 
 DATA = Path(__file__).parent / "data"
 # Correct results must pass with this margin (their errors this much larger would still pass), and the
@@ -209,7 +209,7 @@ def test_the_float8_floor_is_one_step() -> None:
 BOUNDARY_TEST = """
 import numpy as np
 import pytest
-from pytest_accel.float_formats import unit_roundoff
+from pytest_accel.dtypes.float_formats import unit_roundoff
 
 FLOOR = {floors}
 

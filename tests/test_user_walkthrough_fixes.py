@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import needs_torch
 
-from pytest_accel.atomic import write_text_atomically
+from pytest_accel.config.marker import validate_dtypes
 from pytest_accel.errors import AccelConfigError
-from pytest_accel.markers import validate_dtypes
+from pytest_accel.results.atomic import write_text_atomically
 
 NUMPY_SUITE = """
 import numpy as np

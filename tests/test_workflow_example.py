@@ -20,8 +20,8 @@ import pytest
 
 from pytest_accel.cli import percent_option
 from pytest_accel.cli.main import build_parser
-from pytest_accel.options import add_options
-from pytest_accel.spec import parse_spec
+from pytest_accel.config.options import add_options
+from pytest_accel.device.spec import parse_spec
 
 # PyYAML comes with the test extra (CI has it); a machine without the registry may lack it.
 yaml = pytest.importorskip("yaml", reason="PyYAML (the test extra) is not installed")

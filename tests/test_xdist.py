@@ -38,7 +38,7 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _note_devices(request):
-    from pytest_accel.session_state import STATE_KEY
+    from pytest_accel.session.state import STATE_KEY
     state = request.config.stash[STATE_KEY]
     worker = os.environ.get("PYTEST_XDIST_WORKER", "serial")
     device = request.node.funcargs.get("accel_device")

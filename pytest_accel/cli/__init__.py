@@ -23,8 +23,8 @@ def percent_option(value: str | None, option: str, zero_allowed: bool = False) -
     """'10%' or '10' -> 0.10 (None stays None); anything else is a usage error naming the option and value."""
     if value is None:
         return None
+    from pytest_accel.config.percent import parse_noise, parse_percent
     from pytest_accel.errors import AccelConfigError
-    from pytest_accel.percent import parse_noise, parse_percent
 
     try:
         return (parse_noise if zero_allowed else parse_percent)(value, option)
@@ -34,7 +34,7 @@ def percent_option(value: str | None, option: str, zero_allowed: bool = False) -
 
 def load_input(path: Path, role: str) -> dict[str, Any]:
     """A results file as a version-2 document; any problem with it is the user's input, so a usage error."""
-    from pytest_accel.results_file import ResultsFileError, load_results
+    from pytest_accel.results.file import ResultsFileError, load_results
 
     try:
         return load_results(path, role=role)

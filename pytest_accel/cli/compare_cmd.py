@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def check_report_paths(paths: list[Path]) -> None:
     """Before any work: a report that could not be written is a usage error now, not a surprise later."""
-    from pytest_accel.reports import ReportError, check_report_path
+    from pytest_accel.summary.writer import ReportError, check_report_path
 
     for path in paths:
         try:
@@ -33,8 +33,9 @@ def publish(
     gate: GateReport, reports: list[Path], results: list[dict[str, Any]], machines: dict[str, Any]
 ) -> bool:
     """Print the verdicts, write the reports and the GitHub step summary; False if a report failed."""
-    from pytest_accel.gate.terminal import render_gate_section
-    from pytest_accel.reports import append_step_summary, render_markdown, write_reports
+    from pytest_accel.summary.gate_section import render_gate_section
+    from pytest_accel.summary.markdown import render_markdown
+    from pytest_accel.summary.writer import append_step_summary, write_reports
 
     print(render_gate_section(gate, shutil.get_terminal_size().columns))  # $COLUMNS in CI
     notes, written = write_reports(reports, gate, results, machines) if reports else ([], True)

@@ -116,7 +116,7 @@ def _quoted(lines: list[str]) -> str:
 
 def _needing_more_rounds(workers: dict[str, Any], rounds: int, config: Any) -> set[str]:
     """Nodeids of the benchmarks whose verdict after ``rounds`` rounds is neither unchanged nor faster."""
-    from pytest_accel import duet_driver as driver
+    from pytest_accel.duet import driver
     from pytest_accel.gate import stats
     from pytest_accel.gate.baseline import bench_runs
     from pytest_accel.gate.comparison import compare_rounds
@@ -148,7 +148,7 @@ def play_lockstep(
     After ``rounds`` rounds, the benchmarks not yet shown unchanged or faster get more rounds, up to
     ``max_rounds``: undecided ones may still be decided, and a regression is confirmed on more data.
     """
-    from pytest_accel import duet_driver as driver
+    from pytest_accel.duet import driver
 
     workers = {
         name: driver.Side(name, side.root, side.cwd, folder / f"{name}-rounds", folder / f"{name}.log")

@@ -17,7 +17,7 @@ MAX_LISTED_CONFLICTS = 10
 
 def check_output_path(path: Path) -> None:
     """Fail before reading anything when the merged file could not be written."""
-    from pytest_accel.results_file import ResultsFileError, check_writable
+    from pytest_accel.results.file import ResultsFileError, check_writable
 
     try:
         check_writable(path, option="-o ")
@@ -71,7 +71,7 @@ def _conflict_message(conflicts: list[str]) -> str:
 
 def run_merge(args: argparse.Namespace) -> int:
     """Load every input, combine, and write the output atomically (it may be one of the inputs)."""
-    from pytest_accel.results_file import assemble_document, save_atomically
+    from pytest_accel.results.file import assemble_document, save_atomically
 
     inputs: list[Path] = args.inputs
     output: Path = args.output

@@ -9,7 +9,7 @@ from pytest_accel.cli import EXIT_OK, UsageError, load_input
 
 def run_plot(args: argparse.Namespace) -> int:
     """Write SVG charts into ``-o``; a missing matplotlib or a bad file is a usage error (exit 4)."""
-    from pytest_accel.plots import PlotError, draw_charts
+    from pytest_accel.summary.charts import PlotError, draw_charts
 
     current = load_input(args.results, role="results file")
     gate = baseline = None

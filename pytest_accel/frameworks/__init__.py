@@ -7,8 +7,8 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pytest_accel.device_info import Discovery
     from pytest_accel.frameworks.base import Adapter
+    from pytest_accel.frameworks.discovery import Discovery
 
 KNOWN_FRAMEWORKS: tuple[str, ...] = ("torch", "jax", "numpy")
 # The device kinds each framework can have at all; a kind outside this set never applies to its tests.

@@ -10,8 +10,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pytest_accel.device_info import DTYPE_NAMES, DeviceInfo, Discovery
-from pytest_accel.float_formats import FORMATS, HOST_AS_FLOAT32
+from pytest_accel.dtypes.float_formats import FORMATS, HOST_AS_FLOAT32
+from pytest_accel.dtypes.names import DTYPE_NAMES
+from pytest_accel.frameworks.discovery import DeviceInfo, Discovery
 
 __all__ = ["DTYPE_NAMES", "Adapter", "BatchTimer", "DeviceInfo", "Discovery"]
 

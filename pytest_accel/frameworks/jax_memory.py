@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import MutableMapping
 
-from pytest_accel.device_info import Discovery
+from pytest_accel.frameworks.discovery import Discovery
 
 PREALLOCATE = "XLA_PYTHON_CLIENT_PREALLOCATE"
 # Any of these set by the user means the user decided how JAX allocates: leave them all alone.

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from pytest_accel.float_formats import HOST_AS_FLOAT32
+from pytest_accel.dtypes.float_formats import HOST_AS_FLOAT32
 from pytest_accel.frameworks.base import (
     DTYPE_NAMES,
     BatchTimer,

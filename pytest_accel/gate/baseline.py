@@ -78,7 +78,7 @@ class Baseline:
 
     @classmethod
     def load(cls, path: Path) -> Baseline:
-        from pytest_accel.results_file import load_results
+        from pytest_accel.results.file import load_results
 
         document = load_results(path, role="baseline")
         return cls(path, document, bench_runs(document))

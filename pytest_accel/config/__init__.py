@@ -1,0 +1,1 @@
+"""What the user configured: command-line options and ini keys, the marker, percentages."""

@@ -1,0 +1,1 @@
+"""Dtype names and floating-point formats: plain descriptions every other package can use."""

@@ -1,0 +1,232 @@
+"""The driver side of ``duet``: start one pytest worker per side, alternate them item by item (ABBA).
+
+Both sides stay alive for the whole duet (no start-up cost per round); for every item the two sides
+run back to back, in an order that alternates from item to item and round to round, so that the
+machine's drift and any advantage of going first hit both sides alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from pytest_accel.duet.worker import ENV_FDS, ENV_OUT
+
+ANSWER_TIMEOUT_S = 3600.0
+
+
+class DuetError(RuntimeError):
+    """A side could not run (usage error, collection error, crash); the message says which and why."""
+
+
+@dataclass
+class Side:
+    """One side of the duet: its name, its repository root and the folder pytest runs in."""
+
+    name: str
+    root: Path
+    cwd: Path
+    out: Path
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+    commands: TextIO | None = None
+    answers: Any = None
+    nodeids: list[str] = field(default_factory=list)
+    failed_items: set[str] = field(default_factory=set)
+
+
+def _environment(side: Side) -> dict[str, str]:
+    env = dict(os.environ)
+    paths = [str(side.root)]
+    if (side.root / "src").is_dir():
+        paths.append(str(side.root / "src"))
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env[ENV_OUT] = str(side.out)
+    return env
+
+
+def start(side: Side, pytest_args: list[str]) -> None:
+    command_read, command_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    env = _environment(side)
+    env[ENV_FDS] = f"{command_read},{answer_write}"
+    side.out.mkdir(parents=True, exist_ok=True)
+    with side.log.open("wb") as log:
+        side.process = subprocess.Popen(
+            [sys.executable, "-m", "pytest", *pytest_args, "-p", "no:cacheprovider", "-p", "no:xdist"],
+            cwd=side.cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            pass_fds=(command_read, answer_write),
+        )
+    os.close(command_read)
+    os.close(answer_write)
+    side.commands = os.fdopen(command_write, "w", encoding="utf-8")
+    side.answers = os.fdopen(answer_read, "r", encoding="utf-8")
+
+
+def _receive(side: Side) -> dict[str, Any]:
+    assert side.answers is not None
+    ready, _, _ = select.select([side.answers], [], [], ANSWER_TIMEOUT_S)
+    line = side.answers.readline() if ready else ""
+    if not line:
+        raise DuetError(f"the {side.name} side stopped answering:\n{tail(side.log)}")
+    return json.loads(line)
+
+
+def _send(side: Side, message: dict[str, Any]) -> None:
+    assert side.commands is not None
+    try:
+        side.commands.write(json.dumps(message) + "\n")
+        side.commands.flush()
+    except BrokenPipeError:
+        raise DuetError(f"the {side.name} side exited early:\n{tail(side.log)}") from None
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return "(no output)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_ready(side: Side) -> None:
+    """The worker reports its collected items; a side that exits first failed before running tests."""
+    try:
+        message = _receive(side)
+    except DuetError:
+        try:
+            code = side.process.wait(timeout=60) if side.process else None
+        except subprocess.TimeoutExpired:
+            side.process.kill()
+            code = side.process.wait()
+        raise DuetError(
+            f"pytest on the {side.name} side exited with {code} before running tests:\n{tail(side.log)}"
+        ) from None
+    if message.get("op") != "ready":
+        raise DuetError(f"pytest on the {side.name} side could not collect its tests:\n{tail(side.log)}")
+    side.nodeids = list(message["nodeids"])
+    _pause(side, True)
+
+
+def _pause(side: Side, paused: bool) -> None:
+    """Stop the idle side entirely (SIGSTOP): its BLAS or OpenMP threads spin-wait after work and would
+    otherwise steal the cores from the side being measured."""
+    if side.process is not None and side.process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(side.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
+
+def run_item(side: Side, nodeid: str, round_number: int, upcoming: str | None = None) -> None:
+    """Run one item on one side; ``upcoming`` is the item this side runs next (its fixtures stay up)."""
+    _pause(side, False)
+    _send(side, {"op": "run", "nodeid": nodeid, "round": round_number, "next": upcoming})
+    answer = _receive(side)
+    _pause(side, True)  # not on the way out of an exception: the side is then stopped for good
+    if answer.get("failed"):
+        side.failed_items.add(nodeid)
+
+
+def stop(side: Side) -> int | None:
+    """Ask the side to save its rounds and exit; a side that does not, or an interruption, kills it."""
+    _pause(side, False)
+    if side.process is None:
+        return None
+    try:
+        if side.commands is not None:
+            with contextlib.suppress(DuetError, OSError):
+                _send(side, {"op": "quit"})
+                side.commands.close()
+        return side.process.wait(timeout=600)
+    except BaseException:
+        side.process.kill()
+        side.process.wait()
+        raise
+
+
+def stop_all(sides: list[Side]) -> dict[str, int | None]:
+    """Every side continued first (none may stay SIGSTOPped), then each stopped; killed if need be."""
+    for side in sides:
+        _pause(side, False)
+    codes: dict[str, int | None] = {}
+    try:
+        for side in sides:
+            codes[side.name] = stop(side)
+    finally:
+        for side in sides:
+            if side.process is not None and side.process.poll() is None:
+                side.process.kill()
+                side.process.wait()
+    return codes
+
+
+def pair_order(round_number: int, index: int) -> tuple[str, str]:
+    """ABBA: which side goes first for the index-th common item of a round; alternates in both."""
+    return ("base", "new") if (round_number + index) % 2 == 0 else ("new", "base")
+
+
+def play(
+    base: Side,
+    new: Side,
+    round_numbers: range,
+    progress: Callable[[str], None] = print,
+    subset: set[str] | None = None,
+) -> None:
+    """Run the given rounds over the items both sides have (or ``subset`` of them); items that only one
+    side has run on that side alone, in the first rounds only (nothing to pair them with)."""
+    common = [n for n in new.nodeids if n in set(base.nodeids) and (subset is None or n in subset)]
+    only = [] if subset is not None else [(base, n) for n in base.nodeids if n not in set(new.nodeids)]
+    only += [] if subset is not None else [(new, n) for n in new.nodeids if n not in set(base.nodeids)]
+    started = time.perf_counter()
+    schedule: list[tuple[Side, str, int]] = []
+    sides = {"base": base, "new": new}
+    for round_number in round_numbers:
+        for index, nodeid in enumerate(common):
+            schedule.extend((sides[name], nodeid, round_number) for name in pair_order(round_number, index))
+        schedule.extend((side, nodeid, round_number) for side, nodeid in only)
+    last = round_numbers[-1] + 1 if round_numbers else 0
+    for position, (side, nodeid, round_number) in enumerate(schedule):
+        upcoming = next((n for s, n, _ in schedule[position + 1 :] if s is side), None)
+        # The same item again next: tear it down fully in between (pytest sets an item up once).
+        run_item(side, nodeid, round_number, upcoming if upcoming != nodeid else None)
+        last_of_round = position + 1 == len(schedule) or schedule[position + 1][2] != round_number
+        if last_of_round:
+            elapsed = time.perf_counter() - started
+            progress(f"duet: round {round_number + 1}/{last} done ({elapsed:.1f} s)")
+
+
+def save_rounds(side: Side) -> None:
+    """Have the side write its round files so far (it goes on running afterwards)."""
+    _pause(side, False)
+    _send(side, {"op": "save"})
+    answer = _receive(side)
+    _pause(side, True)
+    if answer.get("op") != "saved":
+        raise DuetError(f"the {side.name} side did not save its rounds:\n{tail(side.log)}")
+
+
+def round_documents(side: Side, rounds: int) -> list[dict[str, Any]]:
+    """Round r's results of this side; a round in which the side measured nothing gives an empty one."""
+    from pytest_accel.results.file import load_results
+
+    documents = []
+    for number in range(rounds):
+        path = side.out / f"round-{number}.json"
+        empty = {"results": [], "machines": {}}
+        documents.append(load_results(path, role=f"{side.name} round") if path.exists() else empty)
+    return documents

@@ -1,0 +1,1 @@
+"""pytest-xdist: the controller's side (probing, headers, lost items) and worker pinning."""

@@ -1,0 +1,1 @@
+"""Where reference values come from: the hidden reference and oracle passes, and their cache."""

@@ -1,0 +1,1 @@
+"""What a run produced: one record per item, and the saved results file (written atomically)."""

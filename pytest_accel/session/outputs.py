@@ -1,0 +1,90 @@
+"""What a finished run produces besides its saved file: the gate's verdicts and the reports."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pytest_accel.session.state import SessionState
+from pytest_accel.summary.formatting import display_path
+
+
+def gate_config(state: SessionState) -> Any:
+    from pytest_accel.gate.comparison import GateConfig
+
+    settings = state.settings
+    return GateConfig(
+        fail_slower=settings.fail_slower,
+        run_noise=settings.gate_noise,
+        any_hardware=settings.compare_any_hardware,
+        include_concurrent=settings.gate_concurrent,
+    )
+
+
+def no_baseline_note(state: SessionState, results: list[dict[str, Any]]) -> str | None:
+    """A threshold was asked for (option, ini key or marker) but no baseline given, so nothing gated.
+
+    Said on a line of its own: a CI job that forgot its baseline would otherwise go green ungated."""
+    if state.baseline is not None:
+        return None
+    asked = []
+    if state.settings.fail_slower is not None:
+        threshold = f"{100 * state.settings.fail_slower:g}%"
+        asked.append(f"--accel-fail-slower (or ini accel_fail_slower) set a {threshold} threshold")
+    marked = {str(r.get("test")) for r in results if r.get("fail_slower") is not None}
+    if marked:
+        asked.append(f"{len(marked)} test(s) set fail_slower in their marker")
+    if not asked:
+        return None
+    return (
+        f"accel: no baseline given: nothing was gated, though {' and '.join(asked)}; give one with "
+        "--accel-compare=PATH (a results file saved by --accel-save)"
+    )
+
+
+def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, list[str], bool]:
+    """Compare ``document`` (this run's results) with the baseline in compare mode, write reports and
+    charts, append the step summary.
+
+    Returns the gate report (or None), lines for the terminal, and whether every output was written.
+    """
+    settings = state.settings
+    gate = None
+    if state.baseline is not None:
+        from pytest_accel.gate.comparison import compare_documents
+
+        gate = compare_documents(
+            state.baseline.document, document, gate_config(state), display_path(state.baseline.path)
+        )
+    notes: list[str] = []
+    ok = True
+    ungated = no_baseline_note(state, document["results"])
+    if ungated:
+        notes.append(ungated)
+    if settings.report_paths:
+        from pytest_accel.summary.writer import write_reports
+
+        written, ok = write_reports(
+            list(settings.report_paths), gate, document["results"], document["machines"]
+        )
+        notes.extend(written)
+    if settings.plot_dir is not None:
+        from pytest_accel.summary.charts import PlotError, draw_charts
+
+        baseline = state.baseline.document if state.baseline is not None else None
+        undrawn: list[str] = []  # charts that could not be drawn, and why
+        try:
+            paths = draw_charts(document["results"], settings.plot_dir, gate, baseline, document, undrawn)
+            notes.append(f"accel: {len(paths)} chart(s) written to {display_path(settings.plot_dir)}")
+            notes.extend(f"accel: {line}" for line in undrawn)
+        except PlotError as exc:
+            notes.append(f"accel: charts NOT written: {exc}")
+            ok = False
+    if settings.step_summary and os.environ.get("GITHUB_STEP_SUMMARY"):
+        from pytest_accel.summary.markdown import render_markdown
+        from pytest_accel.summary.writer import append_step_summary
+
+        note = append_step_summary(render_markdown(gate, document["results"], document["machines"]))
+        if note:
+            notes.append(note)
+    return gate, notes, ok

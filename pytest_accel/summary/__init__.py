@@ -1,0 +1,1 @@
+"""The run shown to people: the terminal summary, markdown and JSON reports, charts, formatting."""

@@ -1,0 +1,164 @@
+"""The ``accel`` section of the terminal summary: devices side by side, fitted to the terminal's width.
+
+One row per test x dtype (x bench name), a column group per device (``side_by_side``). Groups that do not
+fit the width go to a further table that repeats the test column; first-call times come with ``-v``.
+Nothing is dropped from the saved file or the reports.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from tabulate import tabulate
+
+from pytest_accel.dtypes.names import SHORT_DTYPES
+from pytest_accel.results.records import ItemRecord
+from pytest_accel.summary.formatting import format_seconds
+from pytest_accel.summary.layout import (
+    ORACLE_LEGEND,
+    Layout,
+    build_layout,
+    fit_names,
+    shorten,
+    shorten_all,
+    split_to_fit,
+    table_rows,
+)
+
+DEFAULT_WIDTH = 120
+MIN_SHORTENED = 12
+# Key columns that give way when a table is too wide, in order, with the width each keeps at least
+# ("dtype" switches to short names). The harder round is used only when it makes the table fit.
+SHORTENED_FIRST = (("bench", 12), ("test", MIN_SHORTENED), ("dtype", 0))
+SHORTENED_HARDER = (("bench", 6), ("test", 8))
+
+
+def device_lines(records: list[ItemRecord]) -> list[str]:
+    seen: dict[tuple[str, str], str] = {}
+    for record in records:
+        where = f" (ran on {record.physical_device})" if record.physical_device else ""
+        seen.setdefault(
+            (record.framework, record.device),
+            f"{record.framework} {record.framework_version} {record.device}: {record.hardware}{where}",
+        )
+    return list(seen.values())
+
+
+def first_call_table(records: list[ItemRecord], width: int) -> str:
+    """-v: the first call of every bench (compilation, autotuning, caches), device by device."""
+    rows = [
+        [
+            shorten(r.test, max(24, width // 3)),
+            f"{r.framework} {r.device}",
+            r.dtype,
+            b.name,
+            format_seconds(b.first_call_s),
+            format_seconds(b.median),
+        ]
+        for r in sorted(records, key=lambda r: (r.test, r.dtype, r.framework, not r.is_reference, r.device))
+        for b in r.benches
+    ]
+    headers = ["test", "device", "dtype", "bench", "first call", "median"]
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def render_summary(
+    records: list[ItemRecord], discovery_lines: list[str], width: int = DEFAULT_WIDTH, verbose: bool = False
+) -> str:
+    layout = build_layout(records)
+    fit_names(layout, width)
+    lines = ["devices:"]
+    lines.extend(f"  {line}" for line in (discovery_lines or device_lines(records)))
+    if layout.prefix:
+        lines.append(f"tests in {layout.prefix}")
+    for groups in split_to_fit(layout, width):
+        lines.append("")
+        lines.append(_fitted_table(layout, groups, width))
+    lines.append("")
+    lines.append(
+        "time: median per call ± half the interquartile range; speedup: reference time / this device's, "
+        "with its 95% interval (~1x: the data cannot tell it from 1); parity: worst error / allowed "
+        "error (above 1 fails); a failed item says so where it happened"
+    )
+    if layout.with_oracle:
+        lines.append(ORACLE_LEGEND)
+    if any(r.benches for r in records):
+        if verbose:
+            lines.append("")
+            lines.append(first_call_table(records, width))
+        else:
+            lines.append("first-call times (compilation, caches): pytest -v")
+    shared = max((r.concurrent_workers for r in records if r.benches), default=1)
+    if shared > 1:
+        lines.append(
+            f"timings: {shared} xdist workers timed benchmarks at the same time, sharing the machine's "
+            "devices; they disturb each other, so these timings do not gate (--accel-gate-concurrent "
+            "lets them); for clean timings run without -n, or pin workers to devices of their own"
+        )
+    faults = [record.fault for record in records if record.fault]
+    if faults:
+        from pytest_accel.device.faults import fault_line
+
+        lines.append("device faults:")
+        lines.extend(f"  {fault_line(fault)}" for fault in faults)
+    return "\n".join(wrap_lines(lines, width))
+
+
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def _tabulate(headers: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def _shrunk(
+    headers: list[str], rows: list[list[str]], width: int, steps: tuple[tuple[str, int], ...]
+) -> tuple[list[list[str]], str]:
+    """Rows with key columns shortened step by step until the table fits; different names stay
+    different (rows must stay tellable apart)."""
+    text = _tabulate(headers, rows)
+    for name, least in steps:
+        excess = _widest(text) - width
+        if excess <= 0 or not rows:
+            break
+        if name not in headers:
+            continue
+        column = headers.index(name)
+        if name == "dtype":
+            short = [SHORT_DTYPES.get(row[column], row[column]) for row in rows]
+        else:
+            longest = max(len(row[column]) for row in rows)
+            limit = max(least, longest - excess, len(name))
+            short = shorten_all([row[column] for row in rows], limit)
+        rows = [[*row[:column], cell, *row[column + 1 :]] for row, cell in zip(rows, short, strict=True)]
+        text = _tabulate(headers, rows)
+    return rows, text
+
+
+def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
+    """A table of these device groups; if it is still wider than the terminal, names give way: bench
+    names and test names lose their middle, dtypes take their short names (f32, bf16, f8e4m3)."""
+    headers, rows = table_rows(layout, groups)
+    rows, text = _shrunk(headers, rows, width, SHORTENED_FIRST)
+    if _widest(text) > width:
+        _, harder = _shrunk(headers, rows, width, SHORTENED_HARDER)
+        if _widest(harder) <= width:
+            text = harder
+    return text
+
+
+def wrap_lines(lines: list[str], width: int) -> list[str]:
+    """Prose lines wrapped to the width (indented continuation); table lines are fitted already."""
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= width or "\n" in line:
+            out.append(line)
+            continue
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        out.extend(
+            textwrap.wrap(
+                line, width=width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+            )
+        )
+    return out
