@@ -1,16 +1,34 @@
 """pytest-accel: run tensor tests on every device, check parity with a reference, time each device.
 
-This module is the public API. It imports no tensor framework, so that loading the plugin stays cheap.
+This module is the public API. It imports no tensor framework (nor numpy), so that loading the plugin
+stays cheap: ``AccelDevice``, the type of the ``accel_device`` fixture, loads on first use.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_accel.errors import ParityError
 
-__all__ = ["ParityError", "__version__", "assert_parity"]
+if TYPE_CHECKING:
+    from pytest_accel.fixture.accel_device import AccelDevice
+
+__all__ = ["AccelDevice", "ParityError", "__version__", "assert_parity"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``pytest_accel.AccelDevice`` on first use (its module imports numpy), then kept here."""
+    if name == "AccelDevice":
+        from pytest_accel.fixture.accel_device import AccelDevice
+
+        globals()[name] = AccelDevice
+        return AccelDevice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def assert_parity(

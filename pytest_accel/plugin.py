@@ -7,7 +7,7 @@ framework; adapters load when a collected test first needs one.
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,10 +15,15 @@ from pytest_accel.config.marker import MARKER_HELP, read_marker
 from pytest_accel.config.options import add_options, read_settings
 from pytest_accel.device.registry import DeviceRegistry
 from pytest_accel.errors import AccelConfigError
+from pytest_accel.session.finish import SessionEnd, finish_session
 from pytest_accel.session.state import DEVICE_KEY, RECORD_KEY, STATE_KEY, SessionState
+
+if TYPE_CHECKING:
+    from pytest_accel.fixture.accel_device import AccelDevice
 
 FIXTURE_NAME = "accel_device"
 COLLECTOR_NAME = "accel-summary"
+CONTROLLER_NAME = "accel-xdist-controller"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,7 +45,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings.compare_path is not None and not getattr(config.option, "help", False):
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
-    config.pluginmanager.register(SummaryCollector(state), COLLECTOR_NAME)
+    config.pluginmanager.register(SessionCollector(state), COLLECTOR_NAME)
+    if not hasattr(config, "workerinput"):
+        from pytest_accel.parallel.controller import XdistController
+
+        config.pluginmanager.register(XdistController(state), CONTROLLER_NAME)
     from pytest_accel.duet import worker as duet_worker
 
     if duet_worker.wanted() and not hasattr(config, "workerinput"):
@@ -150,9 +159,10 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 
 
 @pytest.fixture
-def accel_device(request: pytest.FixtureRequest) -> Generator[Any, None, None]:
+def accel_device(request: pytest.FixtureRequest) -> Generator[AccelDevice, None, None]:
     """The device, dtype and helpers for one accel item (see pytest_accel's README)."""
     from pytest_accel.fixture.factory import make_item_device
+    from pytest_accel.fixture.item_run import item_run
 
     param = getattr(request, "param", None)
     if param is None:
@@ -161,14 +171,16 @@ def accel_device(request: pytest.FixtureRequest) -> Generator[Any, None, None]:
         )
     state = _state(request.config)
     device = make_item_device(request.node, param, state)
+    run = item_run(device)
     request.node.stash[DEVICE_KEY] = device
-    request.node.stash[RECORD_KEY] = device.record
+    if run.record is not None:
+        request.node.stash[RECORD_KEY] = run.record
     broken = state.broken_devices.get(fault_key(param.framework, param.device.name))
     if broken is not None:
         from pytest_accel.device.faults import unusable_message
 
         pytest.fail(unusable_message(broken), pytrace=False)
-    with device.adapter.made_current(device.native):  # device="cuda", .cuda() in the test mean its device
+    with run.adapter.made_current(device.native):  # device="cuda", .cuda() in the test mean its device
         yield device
 
 
@@ -211,12 +223,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.TestReport) -> None:
     """Out of memory or a device left unusable: a clear message, the memory released, the device marked."""
     from pytest_accel.device.faults import UNUSABLE, inspect_failure
+    from pytest_accel.fixture.item_run import item_run
 
     device = item.stash[DEVICE_KEY]
-    fault = inspect_failure(exc, device.adapter, device.native, device.framework, device.name, item.nodeid)
+    adapter = item_run(device).adapter
+    fault = inspect_failure(exc, adapter, device.native, device.framework, device.name, item.nodeid)
     if fault is None:
         return
-    device.record.fault = fault.to_dict()
+    item.stash[RECORD_KEY].fault = fault.to_dict()
     report.sections.append(("accel device fault", fault.message))
     if fault.kind == UNUSABLE:
         _state(item.config).broken_devices[fault_key(fault.framework, fault.device)] = fault.to_dict()
@@ -227,85 +241,15 @@ def fault_key(framework: str, device_name: str) -> tuple[str, str]:
     return framework, device_name
 
 
-class SummaryCollector:
-    """Per-session plugin object: gathers the records that reports carry and prints the summary.
+class SessionCollector:
+    """Per-session plugin object: gathers the records that reports carry, ends the session, shows it.
 
     Registered per config (not module state), so nested pytest sessions (pytester) stay apart.
     """
 
     def __init__(self, state: SessionState) -> None:
         self.state = state
-        self.absent_on_workers: list[str] = []
-        self.handed: dict[str, Any] | None = None
-        self.probed = False
-        self.header_done = False
-        self.worker_header: list[str] = []  # the workers' header lines (with what they left out)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        """xdist controller: probe the devices once (in a subprocess) and hand them to every worker."""
-        if not self.probed:
-            from pytest_accel.device.probe import installed_frameworks, probe_in_subprocess
-
-            self.probed = True
-            self.handed, problem = probe_in_subprocess(installed_frameworks())
-            if self.handed is not None:
-                self.state.registry.handed = self.handed
-            else:  # the workers probe for themselves; xdist still checks that they collect alike
-                self._write(node.config, f"accel: {problem}; each worker probes its devices itself")
-            if self.state.settings.pin_workers:
-                self._write(
-                    node.config,
-                    "accel: --accel-pin-workers: every device but the host CPU runs all its items on one "
-                    "worker (the items and verdicts are the serial run's)",
-                )
-        if self.handed is not None:
-            node.workerinput["accel_devices"] = self.handed
-
-    @staticmethod
-    def _write(config: pytest.Config, line: str) -> None:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(line)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        """--accel-pin-workers: one worker per device (pinning.py); xdist's own choice otherwise."""
-        if not self.state.settings.pin_workers or config.getvalue("dist") == "each":
-            return None
-        from pytest_accel.parallel.pinning import make_scheduler
-
-        return make_scheduler(config, log)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """The collection header a serial run prints, once, from the first worker's items."""
-        if self.header_done:
-            return
-        self.header_done = True
-        from pytest_accel.parallel.pinning import frameworks_in
-
-        registry = DeviceRegistry(self.state.settings.spec, handed=self.handed)
-        for framework in frameworks_in(ids):
-            registry.state(framework)
-        for line in registry.header_lines():
-            self._write(node.config, f"accel: {line}")
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
-        """xdist: a worker died while running ``crashitem``; its results are lost, and the summary says so."""
-        if crashitem not in self.state.lost_items:
-            self.state.lost_items.append(crashitem)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", {})
-        for problem in output.get("accel_absent", []):
-            if problem not in self.absent_on_workers:
-                self.absent_on_workers.append(problem)
-        for line in output.get("accel_header", []):
-            if line not in self.worker_header:
-                self.worker_header.append(line)
+        self.end: SessionEnd | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "accel", None)
@@ -313,70 +257,36 @@ class SummaryCollector:
             self.state.records.append(data)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if self.absent_on_workers:
+        if self.state.absent_on_workers:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
         if hasattr(session.config, "workerinput") or self.state.duet_worker:
             return
-        from pytest_accel.session.saving import current_document, save_run, stopped_early
-
-        self.notes: list[str] = []
-        # Built once: the machine fingerprint behind it may ask nvidia-smi.
-        document = current_document(self.state) if self.state.records else None
-        if self.state.settings.save_path is not None:
-            note, saved = save_run(self.state, session, exitstatus, document)
-            self.notes.append(note)
-            if not saved:
-                self._fail_if_ok(session)  # CI must not pass without its file
-        if document is not None and not stopped_early(session, exitstatus):
-            from pytest_accel.session.outputs import finish_outputs
-
-            self.gate, notes, ok = finish_outputs(self.state, document)
-            self.notes.extend(notes)
-            if not ok or (self.gate is not None and self.gate.failed):
-                self._fail_if_ok(session)
-
-    def _fail_if_ok(self, session: pytest.Session) -> None:
-        if session.exitstatus == pytest.ExitCode.OK and self.state.records:
+        self.end = finish_session(self.state, session, exitstatus)
+        if self.end.run_fails and session.exitstatus == pytest.ExitCode.OK and self.state.records:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any, config: pytest.Config) -> None:
-        if self.absent_on_workers:
-            terminalreporter.write_line("ERROR: " + absent_devices_message(self.absent_on_workers), red=True)
-        notes = getattr(self, "notes", [])
-        if not self.state.records or hasattr(config, "workerinput"):
-            for note in notes:
-                terminalreporter.write_line(note)
+        if self.state.absent_on_workers:
+            message = absent_devices_message(self.state.absent_on_workers)
+            terminalreporter.write_line("ERROR: " + message, red=True)
+        if hasattr(config, "workerinput"):
             return
-        from pytest_accel.results.records import ItemRecord
-        from pytest_accel.summary.terminal import DEFAULT_WIDTH, render_summary
+        from pytest_accel.summary.session_section import write_accel_sections
 
-        records = [ItemRecord.from_dict(data) for data in self.state.records]
-        terminalreporter.section("accel")
-        lines = self.state.registry.header_lines() or self.worker_header
-        width = getattr(terminalreporter, "_tw", None)
-        width = getattr(width, "fullwidth", 0) or DEFAULT_WIDTH  # pytest's terminal width ($COLUMNS in CI)
-        verbose = config.get_verbosity() > 0
-        terminalreporter.write_line(render_summary(records, lines, width=width, verbose=verbose))
-        gate = getattr(self, "gate", None)
-        if gate is not None:
-            from pytest_accel.summary.gate_section import render_gate_section
-
-            terminalreporter.section("accel gate")
-            text = render_gate_section(gate, width)
-            for line in text.splitlines():
-                terminalreporter.write_line(line, red=gate.failed and line.startswith("accel gate"))
-        extra = [
-            f"accel: an xdist worker crashed while running {lost}: its results are lost (xdist restarted "
-            "the worker and ran the remaining tests elsewhere)"
-            for lost in self.state.lost_items
-        ]
-        from pytest_accel.summary.terminal import wrap_lines
-
-        for line in wrap_lines(extra + notes, width):
-            terminalreporter.write_line(line, red=line.startswith("accel: an xdist worker crashed"))
+        state, end = self.state, self.end
+        write_accel_sections(
+            terminalreporter,
+            config,
+            state.records,
+            state.registry.header_lines() or state.worker_header,
+            end.notes if end is not None else [],
+            end.gate if end is not None else None,
+            state.lost_items,
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    collector = config.pluginmanager.get_plugin(COLLECTOR_NAME)
-    if collector is not None:
-        config.pluginmanager.unregister(collector)
+    for name in (COLLECTOR_NAME, CONTROLLER_NAME):
+        plugin = config.pluginmanager.get_plugin(name)
+        if plugin is not None:
+            config.pluginmanager.unregister(plugin)

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_accel.config.marker import MARKER_KEYS
+from pytest_accel.config.options import SETTINGS
 
 # A fixed set of examples in CI; PYTEST_ACCEL_FUZZ_EXAMPLES=500 explores new ones at random.
 _DEEP = int(os.environ.get("PYTEST_ACCEL_FUZZ_EXAMPLES", "0"))
@@ -40,37 +41,10 @@ def test_fuzzed(accel_device):
     accel_device.check(accel_device.randn(3))
 """
 
-OPTIONS = (
-    "--accel",
-    "--accel-bench-budget",
-    "--accel-fail-slower",
-    "--accel-gate-noise",
-    "--accel-gate-budget",
-    "--accel-compare",
-    "--accel-report",
-    "--accel-save",
-    "--accel-plot",
-)
-INI_KEYS = (
-    "accel",
-    "accel_dtypes",
-    "accel_framework",
-    "accel_reference",
-    "accel_seed",
-    "accel_no_bench",
-    "accel_bench_budget",
-    "accel_tolerances",
-    "accel_oracle",
-    "accel_fail_slower",
-    "accel_gate_noise",
-    "accel_gate_budget",
-    "accel_report",
-    "accel_step_summary",
-    "accel_compare_any_hardware",
-    "accel_gate_concurrent",
-    "accel_pin_workers",
-    "accel_plot",
-)
+# Every setting's ini key, and every option that takes a value (a flag given a value is argparse's error):
+# read from the plugin's table, so that a new setting is fuzzed too.
+OPTIONS = tuple(setting.option for setting in SETTINGS if setting.metavar)
+INI_KEYS = tuple(setting.name for setting in SETTINGS)
 
 texts = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20),

@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from pytest_accel.config.options import DEFAULT_GATE_NOISE
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE
 
@@ -28,10 +27,6 @@ def test_t_quantile_matches_the_tables(p: float, dof: float, expected: float) ->
     assert stats.t_quantile(p, dof) == pytest.approx(expected, abs=2e-3)
     assert stats.t_quantile(1 - p, dof) == pytest.approx(-expected, abs=2e-3)
     assert stats.t_cdf(stats.t_quantile(p, dof), dof) == pytest.approx(p, abs=1e-9)
-
-
-def test_the_defaults_of_options_and_gate_agree() -> None:
-    assert DEFAULT_GATE_NOISE == DEFAULT_RUN_NOISE
 
 
 def test_batch_means_see_drift_between_blocks_that_single_samples_hide() -> None:

@@ -14,7 +14,8 @@ import pytest
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import GateConfig, GateReport, compare_documents, compare_rounds
 from pytest_accel.results.file import assemble_document
-from pytest_accel.summary.gate_section import render_gate_section, shorten
+from pytest_accel.summary.formatting import shorten
+from pytest_accel.summary.gate_section import MAX_TEST_ID, render_gate_section
 from pytest_accel.summary.json_report import build_json_report
 from pytest_accel.summary.markdown import render_markdown
 from pytest_accel.summary.writer import ReportError, append_step_summary, check_report_path, write_reports
@@ -373,10 +374,10 @@ def test_gate_section_passed_and_report_only() -> None:
 
 def test_long_test_ids_are_shortened_in_the_middle() -> None:
     long_id = "tests/" + "deep/" * 12 + "test_ops.py::test_attention"
-    short = shorten(long_id)
+    short = shorten(long_id, MAX_TEST_ID)
     assert len(short) == 60 and "…" in short
     assert short.startswith("tests/deep/") and short.endswith("::test_attention")
-    assert shorten("t.py::test_a") == "t.py::test_a"
+    assert shorten("t.py::test_a", MAX_TEST_ID) == "t.py::test_a"
     base = assemble_document({"m": {}}, {}, [result(long_id, STEADY)], "m")
     section = render_gate_section(compare_documents(base, base, CONFIG, "b"))
     assert short in section and long_id not in section

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -21,32 +20,12 @@ from typing import Any
 
 from pytest_accel.cli import UsageError, percent_option
 from pytest_accel.cli.compare_cmd import check_report_paths, exit_code, publish
+from pytest_accel.duet.driver import Side
 
 MIN_ROUNDS = 2
 TAIL_LINES = 30
 FAILURE_TAIL_LINES = 15
 STOPPING_CODES = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of the duet: where its code lives and where its pytest runs."""
-
-    name: str  # "base" or "new"
-    title: str  # shown to the user: "main (1a2b3c4)" or "working tree"
-    root: Path
-    cwd: Path
-
-    def environment(self) -> dict[str, str]:
-        """PYTHONPATH starts with this side's checkout (and its src/), so each side imports its own code."""
-        entries = [str(self.root)]
-        if (self.root / "src").is_dir():
-            entries.append(str(self.root / "src"))
-        env = dict(os.environ)
-        if env.get("PYTHONPATH"):
-            entries.append(env["PYTHONPATH"])
-        env["PYTHONPATH"] = os.pathsep.join(entries)
-        return env
 
 
 @dataclass
@@ -140,9 +119,9 @@ def _failure_excerpt(log: Path) -> str:
 
 
 def play_lockstep(
-    sides: dict[str, Side], rounds: int, max_rounds: int, pytest_args: list[str], folder: Path, config: Any
+    sides: dict[str, Side], rounds: int, max_rounds: int, pytest_args: list[str], config: Any
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Both sides as long-lived pytest workers, alternated item by item; returns each side's round
+    """Both sides as long-lived pytest sides, alternated item by item; returns each side's round
     documents and the lines that report failing tests (empty when every test passed).
 
     After ``rounds`` rounds, the benchmarks not yet shown unchanged or faster get more rounds, up to
@@ -150,46 +129,42 @@ def play_lockstep(
     """
     from pytest_accel.duet import driver
 
-    workers = {
-        name: driver.Side(name, side.root, side.cwd, folder / f"{name}-rounds", folder / f"{name}.log")
-        for name, side in sides.items()
-    }
     try:
-        for worker in workers.values():
+        for worker in sides.values():
             driver.start(worker, pytest_args)
-        for worker in workers.values():
+        for worker in sides.values():
             driver.wait_ready(worker)
-        for name, worker in workers.items():
+        for name, worker in sides.items():
             if not worker.nodeids:
                 output = _quoted(driver.tail(worker.log).splitlines())
                 raise UsageError(
                     f"pytest on the {name} side ({sides[name].title}) collected no tests: check the pytest "
                     f"arguments after '--'. The end of its output:\n{output}"
                 )
-        if not set(workers["base"].nodeids) & set(workers["new"].nodeids):
+        if not set(sides["base"].nodeids) & set(sides["new"].nodeids):
             raise UsageError("the two sides have no test in common: nothing to pair")
         show = lambda line: print(line, flush=True)  # noqa: E731
-        driver.play(workers["base"], workers["new"], range(rounds), progress=show)
+        driver.play(sides["base"], sides["new"], range(rounds), progress=show)
         if max_rounds > rounds:
-            extend = _needing_more_rounds(workers, rounds, config)
+            extend = _needing_more_rounds(sides, rounds, config)
             if extend:
                 show(f"duet: {len(extend)} test(s) not yet shown unchanged: rounds {rounds + 1}-{max_rounds}")
-                driver.play(workers["base"], workers["new"], range(rounds, max_rounds), show, subset=extend)
+                driver.play(sides["base"], sides["new"], range(rounds, max_rounds), show, subset=extend)
                 rounds = max_rounds
     except driver.DuetError as exc:
         raise UsageError(str(exc)) from None
     finally:
-        codes = driver.stop_all(list(workers.values()))
+        codes = driver.stop_all(list(sides.values()))
     for name, code in codes.items():
         if code not in (0, 1):
             meaning = STOPPING_CODES.get(code or 0, "an unexpected exit")
             raise UsageError(
                 f"pytest on the {name} side ({sides[name].title}) exited with {code} ({meaning}). "
-                f"The end of its output:\n{_quoted(driver.tail(workers[name].log, TAIL_LINES).splitlines())}"
+                f"The end of its output:\n{_quoted(driver.tail(sides[name].log, TAIL_LINES).splitlines())}"
             )
     failures = []
     for name in ("new", "base"):
-        failed = sorted(workers[name].failed_items)
+        failed = sorted(sides[name].failed_items)
         if failed:
             # Only the new side's failures fail the duet: a red base must not block the fix for it.
             what = "TESTS FAILED" if name == "new" else "note: tests failed"
@@ -197,9 +172,9 @@ def play_lockstep(
                 f"duet: {what} on the {name} side ({sides[name].title}): {', '.join(failed[:5])}"
                 + (f" and {len(failed) - 5} more" if len(failed) > 5 else "")
             )
-            failures.append(_failure_excerpt(workers[name].log))
+            failures.append(_failure_excerpt(sides[name].log))
     try:
-        documents = [driver.round_documents(workers[name], rounds) for name in ("base", "new")]
+        documents = [driver.round_documents(sides[name], rounds) for name in ("base", "new")]
     except Exception as exc:  # a results file the worker should have written is missing or damaged
         raise UsageError(f"the duet's round results could not be read: {exc}") from None
     return documents[0], documents[1], failures
@@ -208,13 +183,20 @@ def play_lockstep(
 # -- the command ----------------------------------------------------------------------------------------
 
 
-def _sides(base_ref: str, short: str, root: Path, worktree: Path, relative: Path) -> dict[str, Side]:
+def _sides(
+    base_ref: str, short: str, root: Path, worktree: Path, relative: Path, folder: Path
+) -> dict[str, Side]:
+    """The two sides; ``folder`` holds what their pytest processes write (round results, logs)."""
     base_cwd = worktree / relative
     if not base_cwd.is_dir():
         raise UsageError(f"the folder {relative} (where duet was started) does not exist at {base_ref}")
+    where = {
+        "base": (f"{base_ref} ({short})", worktree, base_cwd),
+        "new": ("working tree", root, root / relative),
+    }
     return {
-        "base": Side("base", f"{base_ref} ({short})", worktree, base_cwd),
-        "new": Side("new", "working tree", root, root / relative),
+        name: Side(name, title, code, cwd, folder / f"{name}-rounds", folder / f"{name}.log")
+        for name, (title, code, cwd) in where.items()
     }
 
 
@@ -259,7 +241,7 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
     with _terminate_as_interrupt(), tempfile.TemporaryDirectory(prefix="pytest-accel-duet-") as scratch:
         folder = Path(scratch)
         with base_worktree(root, sha, folder) as worktree:
-            sides = _sides(args.base_ref, short, root, worktree, here.relative_to(root))
+            sides = _sides(args.base_ref, short, root, worktree, here.relative_to(root), folder)
             print(
                 f"duet: base = {sides['base'].title}, new = working tree; {rounds} rounds, the two sides "
                 "alternating test by test (ABBA)",
@@ -268,7 +250,7 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
             config = GateConfig(fail_slower)
             max_rounds = _max_rounds(args.max_rounds, rounds)
             base_documents, new_documents, failure_lines = play_lockstep(
-                sides, rounds, max_rounds, pytest_args, folder, config
+                sides, rounds, max_rounds, pytest_args, config
             )
     label = f"{args.base_ref} ({short})"
     gate = compare_rounds(base_documents, new_documents, config, label)

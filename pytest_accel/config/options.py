@@ -1,27 +1,32 @@
-"""Command-line options, ini keys and the environment: read once into a ``Settings`` value."""
+"""Command-line options, ini keys and the environment: one table declares each setting once, and
+``read_settings`` reads them all, in one place, into a ``Settings`` value."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
+from pytest_accel.config.marker import validate_dtypes, validate_frameworks
+from pytest_accel.config.percent import parse_noise, parse_percent
 from pytest_accel.device.spec import DeviceSpec, parse_spec
 from pytest_accel.errors import AccelConfigError
+from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE
 from pytest_accel.parity.tolerances import ToleranceTable, parse_tolerance_table
 
 ENV_SPEC = "PYTEST_ACCEL"
 DEFAULT_BENCH_BUDGET_S = 0.25
-DEFAULT_GATE_NOISE = 0.20  # keep equal to gate.comparison.DEFAULT_RUN_NOISE (a test checks)
 GATE_BUDGET_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the plugin reads from the configuration, validated."""
+    """Everything the plugin reads from the configuration, validated; the defaults live in SETTINGS."""
 
     spec: DeviceSpec
     default_framework: tuple[str, ...]
@@ -32,185 +37,62 @@ class Settings:
     bench_budget_s: float
     tolerances: ToleranceTable
     oracle: bool
-    save_path: Path | None = None
-    compare_path: Path | None = None
-    fail_slower: float | None = None
-    gate_budget_s: float | None = None  # None: GATE_BUDGET_FACTOR x the bench budget
-    gate_noise: float = DEFAULT_GATE_NOISE
-    compare_any_hardware: bool = False
-    gate_concurrent: bool = False
-    pin_workers: bool = False
-    plot_dir: Path | None = None
-    report_paths: tuple[Path, ...] = ()
-    step_summary: bool = True
+    save_path: Path | None
+    compare_path: Path | None
+    fail_slower: float | None
+    gate_budget_s: float | None  # None: GATE_BUDGET_FACTOR x the bench budget
+    gate_noise: float
+    compare_any_hardware: bool
+    gate_concurrent: bool
+    pin_workers: bool
+    plot_dir: Path | None
+    report_paths: tuple[Path, ...]
+    step_summary: bool
+
+
+class Given(NamedTuple):
+    """A value the user gave, with where it came from: error messages must name the place to fix."""
+
+    value: Any  # the text, or the list of words or lines of a list-valued setting
+    what: str  # --accel-save, $PYTEST_ACCEL or ini accel_save
+    base: Path  # the invocation folder, which relative paths start from
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting, declared as the user writes it: ``--accel-save=PATH`` (an option with a value and
+    the ini key ``accel_save``), ``--accel-oracle`` (a flag) or ``accel_seed`` (an ini key only). The
+    first of option, environment variable and ini key that is set is parsed; none: ``default``."""
+
+    declared: str
+    field: str  # the Settings field it fills
+    parse: Callable[[Given], Any]
+    default: Any
+    help: str
+    ini_type: str = "string"  # "args" (words) or "linelist": list-valued, and the option is repeatable
+    env: str = ""  # an environment variable between the option and the ini key
 
     @property
-    def compare_mode(self) -> bool:
-        return self.compare_path is not None
+    def option(self) -> str:
+        return self.declared.partition("=")[0] if self.declared.startswith("--") else ""
+
+    @property
+    def metavar(self) -> str:
+        return self.declared.partition("=")[2]
+
+    @property
+    def name(self) -> str:
+        """The ini key, and the option's dest."""
+        return self.declared.partition("=")[0].removeprefix("--").replace("-", "_")
 
 
-def add_options(parser: pytest.Parser) -> None:
-    group = parser.getgroup("accel", "pytest-accel: tensor tests on every device")
-    group.addoption(
-        "--accel",
-        dest="accel",
-        default=None,
-        metavar="SPEC",
-        help="devices to run accel tests on: cpu (default), cuda, cuda:1, tpu, mps, "
-        f"a list such as cpu,cuda, or all (every device present). Also ${ENV_SPEC} and ini 'accel'.",
-    )
-    group.addoption(
-        "--accel-no-bench",
-        dest="accel_no_bench",
-        action="store_true",
-        default=None,
-        help="turn timing off: accel_device.bench calls the function once and records nothing",
-    )
-    group.addoption(
-        "--accel-bench-budget",
-        dest="accel_bench_budget",
-        default=None,
-        metavar="SECONDS",
-        help=f"time budget of one bench call (default {DEFAULT_BENCH_BUDGET_S})",
-    )
-    group.addoption(
-        "--accel-oracle",
-        dest="accel_oracle",
-        action="store_true",
-        default=None,
-        help="also run each accel test in float64 on the CPU and report every device's error "
-        "against that oracle; a device much less accurate than the reference fails",
-    )
-    group.addoption(
-        "--accel-save",
-        dest="accel_save",
-        default=None,
-        metavar="PATH",
-        help="write this run's results (timings with samples, parity headroom, machine fingerprint) "
-        "as JSON to PATH, atomically; an interrupted run leaves an existing file untouched",
-    )
-    parser.addini("accel_save", "write the run's results as JSON to this path (--accel-save)", default="")
-    _add_gate_options(group, parser)
-    parser.addini("accel", "default device SPEC for accel tests (like --accel)", default="")
-    parser.addini(
-        "accel_framework",
-        "framework(s) of accel tests whose marker names none: torch, jax or numpy",
-        type="args",
-        default=[],
-    )
-    parser.addini("accel_dtypes", "default dtypes of accel tests", type="args", default=[])
-    parser.addini("accel_reference", "reference device (default cpu)", default="")
-    parser.addini("accel_seed", "default seed of accel_device.randn and friends", default="")
-    parser.addini("accel_no_bench", "true to turn timing off (like --accel-no-bench)", default="")
-    parser.addini("accel_bench_budget", "time budget of one bench call in seconds", default="")
-    parser.addini(
-        "accel_tolerances",
-        "tolerance overrides, one per line: 'float32: rtol=2e-5, atol=1e-7' or 'cuda.bfloat16: rtol=0.1'",
-        type="linelist",
-        default=[],
-    )
-    parser.addini("accel_oracle", "true to turn on the float64 oracle (like --accel-oracle)", default="")
-
-
-def _add_gate_options(group: pytest.OptionGroup, parser: pytest.Parser) -> None:
-    group.addoption(
-        "--accel-compare",
-        dest="accel_compare",
-        default=None,
-        metavar="PATH",
-        help="compare every bench of this run with the same one in this saved results file (the "
-        "baseline); without --accel-fail-slower this only reports",
-    )
-    group.addoption(
-        "--accel-fail-slower",
-        dest="accel_fail_slower",
-        default=None,
-        metavar="PCT",
-        help="with --accel-compare: fail the run when a benchmark is significantly slower than the "
-        "baseline by more than PCT (e.g. 10%%)",
-    )
-    group.addoption(
-        "--accel-gate-budget",
-        dest="accel_gate_budget",
-        default=None,
-        metavar="SECONDS",
-        help="in compare mode, a bench whose verdict is still undecided when its budget is spent keeps "
-        f"sampling up to this many seconds (default {GATE_BUDGET_FACTOR:g}x the bench budget)",
-    )
-    group.addoption(
-        "--accel-gate-noise",
-        dest="accel_gate_noise",
-        default=None,
-        metavar="PCT",
-        help="run-to-run noise of one benchmark that its own samples cannot see (standard deviation, "
-        f"default {100 * DEFAULT_GATE_NOISE:g}%%: a shared CI machine); lower it on a quiet machine",
-    )
-    group.addoption(
-        "--accel-compare-any-hardware",
-        dest="accel_compare_any_hardware",
-        action="store_true",
-        default=None,
-        help="let benchmarks gate even when their device's hardware differs from the baseline's",
-    )
-    group.addoption(
-        "--accel-gate-concurrent",
-        dest="accel_gate_concurrent",
-        action="store_true",
-        default=None,
-        help="let timings taken while several xdist workers shared a device gate too",
-    )
-    group.addoption(
-        "--accel-pin-workers",
-        dest="accel_pin_workers",
-        action="store_true",
-        default=None,
-        help="with pytest-xdist: all items of each device other than the host CPU run on one worker, so "
-        "no two workers share a GPU; the items and verdicts are the serial run's",
-    )
-    group.addoption(
-        "--accel-plot",
-        dest="accel_plot",
-        default=None,
-        metavar="DIR",
-        help="after the run, draw SVG charts into DIR (needs matplotlib: pip install 'pytest-accel[plot]')",
-    )
-    group.addoption(
-        "--accel-report",
-        dest="accel_report",
-        action="append",
-        default=None,
-        metavar="PATH",
-        help="write a report: PATH.md (a pull request comment) or PATH.json; repeatable",
-    )
-    for name, text in (
-        ("accel_compare", "baseline results file to compare with (--accel-compare)"),
-        ("accel_fail_slower", "gate threshold, e.g. 10% (--accel-fail-slower)"),
-        ("accel_gate_budget", "seconds a still-undecided bench may sample in compare mode"),
-        ("accel_gate_noise", "run-to-run noise of a benchmark, e.g. 20% (--accel-gate-noise)"),
-        ("accel_compare_any_hardware", "true: compare benchmarks across different hardware"),
-        ("accel_step_summary", "false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
-        ("accel_gate_concurrent", "true: timings taken while xdist workers shared a device may gate"),
-        ("accel_plot", "folder for SVG charts after the run (--accel-plot)"),
-        ("accel_pin_workers", "true: one xdist worker per device but the host CPU (--accel-pin-workers)"),
-    ):
-        parser.addini(name, text, default="")
-    parser.addini("accel_report", "report paths (.md or .json), like --accel-report", type="args", default=[])
-
-
-def _ini_words(config: pytest.Config, name: str) -> list[str]:
-    """An ini key of type 'args', split like a shell line; an unbalanced quote is the user's to fix."""
-    try:
-        return list(config.getini(name))
-    except ValueError as exc:
-        raise AccelConfigError(f"ini {name}: cannot split it into words ({exc}); check its quotes") from None
-
-
-def _ini_text(config: pytest.Config, name: str) -> str:
-    value = config.getini(name)
-    return str(value).strip() if value is not None else ""
+def _plain(parse: Callable[[Any, str], Any]) -> Callable[[Given], Any]:
+    """A parser of (value, what), the shape the config package's parsers share."""
+    return lambda given: parse(given.value, given.what)
 
 
 def _parse_bool(text: str, what: str) -> bool:
+    """An ini boolean; anything but the usual spellings is a typo worth stopping for."""
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
@@ -220,6 +102,7 @@ def _parse_bool(text: str, what: str) -> bool:
 
 
 def parse_positive_float(text: str, what: str) -> float:
+    """A budget in seconds: zero, negative, NaN or infinity would never end a bench or never start one."""
     try:
         value = float(text)
     except ValueError:
@@ -229,158 +112,195 @@ def parse_positive_float(text: str, what: str) -> float:
     return value
 
 
+def _integer(text: str, what: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise AccelConfigError(f"{what}={text!r} is not an integer") from None
+
+
+def _path(given: Given) -> Path:
+    return Path(given.base, given.value)
+
+
+def _writable_save_path(given: Given) -> Path:
+    """Fail before the work, not after it, when the results could not be saved there."""
+    from pytest_accel.results.file import ResultsFileError, check_writable
+
+    path = _path(given)
+    try:
+        check_writable(path)
+    except ResultsFileError as exc:
+        raise AccelConfigError(str(exc)) from None
+    return path
+
+
+def _plot_dir_with_matplotlib(given: Given) -> Path:
+    """Charts are drawn after the run: a missing matplotlib must stop it before."""
+    from pytest_accel.summary.charts import PlotError, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except PlotError as exc:
+        raise AccelConfigError(f"{given.what}={given.value}: {exc}") from None
+    return _path(given)
+
+
+def _writable_report_paths(given: Given) -> tuple[Path, ...]:
+    """Reports are written last: a bad path must fail the run before its work, not after."""
+    from pytest_accel.summary.writer import ReportError, check_report_path
+
+    paths = tuple(Path(given.base, text) for text in given.value)
+    for path in paths:
+        try:
+            check_report_path(path)
+        except ReportError as exc:
+            raise AccelConfigError(str(exc)) from None
+    return paths
+
+
+_boolean = _plain(_parse_bool)
+
+# One row per setting: its declaration, Settings field, parser, default, then its help. Formatted by hand
+# so that it reads as a table (ruff would give every argument a line of its own).
+# fmt: off
+SETTINGS: tuple[Setting, ...] = (
+    Setting("--accel=SPEC", "spec", lambda given: parse_spec(given.value, source=given.what),
+            parse_spec("cpu"), env=ENV_SPEC,
+            help="devices to run accel tests on: cpu (default), cuda, cuda:1, tpu, mps, a list such as "
+            f"cpu,cuda, or all (every device present); also ${ENV_SPEC} (the command line wins over it, "
+            "and it over the ini key)"),
+    Setting("accel_framework", "default_framework", _plain(validate_frameworks), (), ini_type="args",
+            help="framework(s) of accel tests whose marker names none: torch, jax or numpy"),
+    Setting("accel_dtypes", "default_dtypes", _plain(validate_dtypes), ("float32",), ini_type="args",
+            help="default dtypes of accel tests"),
+    Setting("accel_reference", "reference", lambda given: given.value, "cpu",
+            help="reference device (default cpu)"),
+    Setting("accel_seed", "seed", _plain(_integer), 0, help="default seed of accel_device.randn and friends"),
+    Setting("--accel-no-bench", "bench_enabled", lambda given: not _boolean(given), True,
+            help="turn timing off (accel_device.bench calls the function once and records nothing)"),
+    Setting("--accel-bench-budget=SECONDS", "bench_budget_s", _plain(parse_positive_float),
+            DEFAULT_BENCH_BUDGET_S,
+            help=f"time budget of one bench call in seconds (default {DEFAULT_BENCH_BUDGET_S:g})"),
+    Setting("--accel-oracle", "oracle", _boolean, False,
+            help="also run each accel test in float64 on the CPU and report every device's error against "
+            "that oracle; a device much less accurate than the reference fails"),
+    Setting("--accel-save=PATH", "save_path", _writable_save_path, None,
+            help="write this run's results (timings with samples, parity headroom, machine fingerprint) "
+            "as JSON to PATH, atomically; an interrupted run leaves an existing file untouched"),
+    Setting("--accel-compare=PATH", "compare_path", _path, None,
+            help="compare every bench of this run with the same one in this saved results file (the "
+            "baseline); without --accel-fail-slower this only reports"),
+    Setting("--accel-fail-slower=PCT", "fail_slower", _plain(parse_percent), None,
+            help="with --accel-compare: fail the run when a benchmark is significantly slower than the "
+            "baseline by more than PCT (e.g. 10%)"),
+    Setting("--accel-gate-budget=SECONDS", "gate_budget_s", _plain(parse_positive_float), None,
+            help="in compare mode, a bench whose verdict is still undecided when its budget is spent keeps "
+            f"sampling up to this many seconds (default {GATE_BUDGET_FACTOR:g}x the bench budget)"),
+    Setting("--accel-gate-noise=PCT", "gate_noise", _plain(parse_noise), DEFAULT_RUN_NOISE,
+            help="run-to-run noise of one benchmark that its own samples cannot see (standard deviation, "
+            f"default {100 * DEFAULT_RUN_NOISE:g}%: a shared CI machine); lower it on a quiet machine"),
+    Setting("--accel-compare-any-hardware", "compare_any_hardware", _boolean, False,
+            help="let benchmarks gate even when their device's hardware differs from the baseline's"),
+    Setting("--accel-gate-concurrent", "gate_concurrent", _boolean, False,
+            help="let timings taken while several xdist workers shared a device gate too"),
+    Setting("--accel-pin-workers", "pin_workers", _boolean, False,
+            help="with pytest-xdist: all items of each device other than the host CPU run on one worker, so "
+            "no two workers share a GPU; the items and verdicts are the serial run's"),
+    Setting("--accel-plot=DIR", "plot_dir", _plot_dir_with_matplotlib, None,
+            help="after the run, draw SVG charts into DIR (needs matplotlib: "
+            "pip install 'pytest-accel[plot]')"),
+    Setting("--accel-report=PATH", "report_paths", _writable_report_paths, (), ini_type="args",
+            help="write a report: PATH.md (a pull request comment) or PATH.json; repeatable"),
+    Setting("accel_step_summary", "step_summary", _boolean, True,
+            help="false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
+    Setting("accel_tolerances", "tolerances", _plain(parse_tolerance_table), ToleranceTable({}),
+            ini_type="linelist", help="tolerance overrides, one per line: 'float32: rtol=2e-5, atol=1e-7' or "
+            "'cuda.bfloat16: rtol=0.1'"),
+)
+# fmt: on
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Every setting's ini key, and its command-line option where it has one."""
+    group = parser.getgroup("accel", "pytest-accel: tensor tests on every device")
+    for setting in SETTINGS:
+        listed = setting.ini_type != "string"
+        flag = bool(setting.option) and not setting.metavar
+        parser.addini(
+            setting.name,
+            f"true: {setting.help}" if flag else setting.help,
+            type=setting.ini_type,
+            default=[] if listed else "",
+        )
+        if not setting.option:
+            continue
+        kind = (
+            {"action": "store_true"}
+            if flag
+            else {"action": "append" if listed else "store", "metavar": setting.metavar}
+        )
+        help_text = setting.help.replace("%", "%%")  # argparse formats help with %
+        group.addoption(setting.option, dest=setting.name, default=None, help=help_text, **kind)
+
+
+def _ini_value(config: pytest.Config, name: str) -> str | list[str]:
+    """The ini key's text, stripped, or its list; an unbalanced quote in 'args' is the user's to fix."""
+    try:
+        value = config.getini(name)
+    except ValueError as exc:
+        raise AccelConfigError(f"ini {name}: cannot split it into words ({exc}); check its quotes") from None
+    return list(value) if isinstance(value, list) else str(value or "").strip()
+
+
+def _given(config: pytest.Config, setting: Setting) -> Given | None:
+    """The first of command-line option, environment variable and ini key that is set (not empty)."""
+    base = config.invocation_params.dir
+    value = config.getoption(setting.name) if setting.option else None
+    if value:
+        return Given(value if isinstance(value, list) else str(value), setting.option, base)
+    if setting.env and os.environ.get(setting.env):
+        return Given(os.environ[setting.env], f"${setting.env}", base)
+    value = _ini_value(config, setting.name)
+    return Given(value, f"ini {setting.name}", base) if value else None
+
+
 def read_settings(config: pytest.Config) -> Settings:
     """Read and validate the configuration; bad values raise AccelConfigError with a fix."""
-    from pytest_accel.config.marker import validate_dtypes, validate_frameworks
+    given = {setting.name: _given(config, setting) for setting in SETTINGS}
+    settings = Settings(
+        **{
+            setting.field: setting.default if (value := given[setting.name]) is None else setting.parse(value)
+            for setting in SETTINGS
+        }
+    )
+    _check_save_is_not_baseline(settings, given["accel_save"])
+    _check_reports_overwrite_nothing(settings)
+    return settings
 
-    spec_text, source = config.getoption("accel"), "--accel"
-    if not spec_text and os.environ.get(ENV_SPEC):
-        spec_text, source = os.environ[ENV_SPEC], f"${ENV_SPEC}"
-    if not spec_text and _ini_text(config, "accel"):
-        spec_text, source = _ini_text(config, "accel"), "ini accel"
-    spec = parse_spec(spec_text or "cpu", source=source)
 
-    frameworks = validate_frameworks(_ini_words(config, "accel_framework"), "ini accel_framework")
-    dtypes = validate_dtypes(_ini_words(config, "accel_dtypes"), "ini accel_dtypes") or ("float32",)
-
-    seed_text = _ini_text(config, "accel_seed") or "0"
-    try:
-        seed = int(seed_text)
-    except ValueError:
-        raise AccelConfigError(f"ini accel_seed={seed_text!r} is not an integer") from None
-
-    no_bench = config.getoption("accel_no_bench")
-    if no_bench is None:
-        no_bench = _parse_bool(_ini_text(config, "accel_no_bench"), "ini accel_no_bench")
-    budget_text = config.getoption("accel_bench_budget")
-    budget_what = "--accel-bench-budget"
-    if budget_text is None:
-        budget_text, budget_what = _ini_text(config, "accel_bench_budget"), "ini accel_bench_budget"
-    budget = parse_positive_float(budget_text, budget_what) if budget_text else DEFAULT_BENCH_BUDGET_S
-    oracle = config.getoption("accel_oracle")
-    if oracle is None:
-        oracle = _parse_bool(_ini_text(config, "accel_oracle"), "ini accel_oracle")
-    save_text = config.getoption("accel_save") or _ini_text(config, "accel_save")
-    save_path = None
-    if save_text:
-        from pytest_accel.results.file import ResultsFileError, check_writable
-
-        save_path = Path(config.invocation_params.dir, save_text)
-        try:
-            check_writable(save_path)
-        except ResultsFileError as exc:
-            raise AccelConfigError(str(exc)) from None
-    if save_path is not None and gate_paths_clash(config, save_path):
+def _check_save_is_not_baseline(settings: Settings, save: Given | None) -> None:
+    """A compare run never overwrites the baseline it compares with."""
+    if save is None or settings.save_path is None or settings.compare_path is None:
+        return  # (save_path is None exactly when save is: the test is for the type checker)
+    if settings.save_path.resolve() == settings.compare_path.resolve():
         raise AccelConfigError(
-            f"--accel-save={save_text} names the baseline given to --accel-compare: a compare run never "
+            f"--accel-save={save.value} names the baseline given to --accel-compare: a compare run never "
             "overwrites its baseline; save to another file"
         )
-    gate = _read_gate_settings(config, budget)
-    _check_report_paths_clash(gate, save_path)
-    return Settings(
-        **gate,
-        spec=spec,
-        default_framework=frameworks,
-        default_dtypes=dtypes,
-        reference=_ini_text(config, "accel_reference") or "cpu",
-        seed=seed,
-        bench_enabled=not no_bench,
-        bench_budget_s=budget,
-        tolerances=parse_tolerance_table(list(config.getini("accel_tolerances"))),
-        oracle=oracle,
-        save_path=save_path,
-    )
 
 
-def _option_or_ini(config: pytest.Config, name: str) -> tuple[str, str]:
-    """The option's text if given, else the ini key's; with the name to quote in an error."""
-    value = config.getoption(name)
-    if value is not None:
-        return str(value), "--" + name.replace("_", "-")
-    return _ini_text(config, name), f"ini {name}"
-
-
-def gate_paths_clash(config: pytest.Config, save_path: Path) -> bool:
-    compare_text, _ = _option_or_ini(config, "accel_compare")
-    if not compare_text:
-        return False
-    compare_path = Path(config.invocation_params.dir, compare_text)
-    return compare_path.resolve() == save_path.resolve()
-
-
-def _check_report_paths_clash(gate: dict[str, object], save_path: Path | None) -> None:
+def _check_reports_overwrite_nothing(settings: Settings) -> None:
     """Reports are written last: one over the baseline or over the saved results would replace it."""
-    compare_path = gate["compare_path"]
-    report_paths = gate["report_paths"]
-    assert isinstance(report_paths, tuple)
-    for path in report_paths:
+    for path in settings.report_paths:
         target = path.resolve()
-        if isinstance(compare_path, Path) and target == compare_path.resolve():
+        if settings.compare_path is not None and target == settings.compare_path.resolve():
             raise AccelConfigError(
                 f"--accel-report={path} names the baseline given to --accel-compare: a compare run never "
                 "overwrites its baseline; write the report to another file"
             )
-        if save_path is not None and target == save_path.resolve():
+        if settings.save_path is not None and target == settings.save_path.resolve():
             raise AccelConfigError(
                 f"--accel-report={path} names the results file of --accel-save: the report would replace "
                 "the saved results; write the report to another file"
             )
-
-
-def _read_gate_settings(config: pytest.Config, bench_budget: float) -> dict[str, object]:
-    """Compare mode, threshold, gate budget and noise, report paths; each value validated."""
-    from pytest_accel.config.percent import parse_percent
-
-    base = config.invocation_params.dir
-    compare_text, _ = _option_or_ini(config, "accel_compare")
-    slower_text, slower_what = _option_or_ini(config, "accel_fail_slower")
-    budget_text, budget_what = _option_or_ini(config, "accel_gate_budget")
-    noise_text, noise_what = _option_or_ini(config, "accel_gate_noise")
-    any_hardware = config.getoption("accel_compare_any_hardware")
-    if any_hardware is None:
-        any_hardware = _parse_bool(
-            _ini_text(config, "accel_compare_any_hardware"), "ini accel_compare_any_hardware"
-        )
-    concurrent = config.getoption("accel_gate_concurrent")
-    if concurrent is None:
-        concurrent = _parse_bool(_ini_text(config, "accel_gate_concurrent"), "ini accel_gate_concurrent")
-    pin = config.getoption("accel_pin_workers")
-    if pin is None:
-        pin = _parse_bool(_ini_text(config, "accel_pin_workers"), "ini accel_pin_workers")
-    plot_text, plot_what = _option_or_ini(config, "accel_plot")
-    if plot_text:
-        from pytest_accel.summary.charts import PlotError, require_matplotlib
-
-        try:
-            require_matplotlib()
-        except PlotError as exc:
-            raise AccelConfigError(f"{plot_what}={plot_text}: {exc}") from None
-    reports = config.getoption("accel_report") or _ini_words(config, "accel_report")
-    report_paths = tuple(Path(base, text) for text in reports)
-    if report_paths:
-        from pytest_accel.summary.writer import ReportError, check_report_path
-
-        for path in report_paths:
-            try:
-                check_report_path(path)
-            except ReportError as exc:
-                raise AccelConfigError(str(exc)) from None
-    step_text = _ini_text(config, "accel_step_summary")
-    return {
-        "compare_path": Path(base, compare_text) if compare_text else None,
-        "fail_slower": parse_percent(slower_text, slower_what) if slower_text else None,
-        "gate_budget_s": parse_positive_float(budget_text, budget_what) if budget_text else None,
-        "gate_noise": _parse_noise(noise_text, noise_what) if noise_text else DEFAULT_GATE_NOISE,
-        "compare_any_hardware": bool(any_hardware),
-        "gate_concurrent": bool(concurrent),
-        "pin_workers": bool(pin),
-        "plot_dir": Path(base, plot_text) if plot_text else None,
-        "report_paths": report_paths,
-        "step_summary": _parse_bool(step_text, "ini accel_step_summary") if step_text else True,
-    }
-
-
-def _parse_noise(text: str, what: str) -> float:
-    from pytest_accel.config.percent import parse_noise
-
-    return parse_noise(text, what)

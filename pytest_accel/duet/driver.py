@@ -31,9 +31,10 @@ class DuetError(RuntimeError):
 
 @dataclass
 class Side:
-    """One side of the duet: its name, its repository root and the folder pytest runs in."""
+    """One side of the duet: where its code lives, where its pytest runs and writes, and its process."""
 
-    name: str
+    name: str  # "base" or "new"
+    title: str  # shown to the user: "main (1a2b3c4)" or "working tree"
     root: Path
     cwd: Path
     out: Path

@@ -36,7 +36,7 @@ class NumpyAdapter:
             # land 18 unit roundoffs from torch's sum, a softmax 110) and promotes matmul to
             # float32: its results would differ from torch's and jax's for numpy's own reasons.
             raise ValueError(
-                f"numpy has no {name} (with ml_dtypes' it would sum in {name} itself); test it "
+                f"numpy has no {name} (ml_dtypes' {name} would make numpy sum in {name} itself); test it "
                 "under torch or jax, with --accel-oracle for an exact float64 reference"
             )
         if name not in DTYPE_NAMES:

@@ -16,7 +16,9 @@ from pytest_accel.gate.baseline import BenchKey, BenchRun, bench_runs, check_hea
 from pytest_accel.gate.machines import machine_differences
 
 DEFAULT_THRESHOLD = 0.10  # the change that verdicts are about when no --accel-fail-slower is given
-DEFAULT_RUN_NOISE = 0.20  # run-to-run sd of a benchmark's log level on a shared 2-core machine (README)
+# Run-to-run sd of a benchmark's log level on a shared 2-core machine (README); the one default of the
+# plugin's --accel-gate-noise, of `python -m pytest_accel compare` and of GateConfig.
+DEFAULT_RUN_NOISE = 0.20
 HEADROOM_WARN_FACTOR = 2.0  # a check's headroom at least doubled ...
 HEADROOM_WARN_FLOOR = 0.25  # ... and now at least a quarter of the allowed error
 
@@ -103,7 +105,7 @@ class GateReport:
     def reason(self) -> str:
         counts = ", ".join(f"{self.count(v)} {v}" for v in stats.VERDICTS if self.count(v))
         if self.failed:
-            names = "; ".join(f"{v.label} ({_ratio_text(v)})" for v in self.failures)
+            names = "; ".join(f"{v.label} ({ratio_text(v)})" for v in self.failures)
             return (
                 f"{len(self.failures)} benchmark(s) significantly slower than the baseline by more than "
                 f"their threshold: {names}"
@@ -131,10 +133,20 @@ class GateReport:
         }
 
 
-def _ratio_text(verdict: BenchVerdict) -> str:
-    if verdict.ratio is None:
+def format_bound(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "?"
+    return "inf" if math.isinf(value) else f"{value:.2f}"
+
+
+def ratio_text(verdict: BenchVerdict) -> str:
+    """'1.31x [1.22, 1.41]': the estimate new/baseline and its interval."""
+    if verdict.ratio is None or math.isnan(verdict.ratio):
         return "-"
-    return f"{verdict.ratio:.2f}x [{verdict.low:.2f}, {verdict.high:.2f}]"
+    text = f"{verdict.ratio:.2f}x"
+    if verdict.low is not None and verdict.high is not None:
+        text += f" [{format_bound(verdict.low)}, {format_bound(verdict.high)}]"
+    return text
 
 
 ORDER = {name: rank for rank, name in enumerate(stats.VERDICTS)}

@@ -49,20 +49,6 @@ def frameworks_in(nodeids: list[str]) -> list[str]:
     return seen
 
 
-def worker_devices(records: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """Which pinned devices each worker ran: ``{"gw1": ["jax cpu:1"]}``, for the saved file."""
-    owners: dict[str, list[str]] = {}
-    for record in records:
-        worker = record.get("worker")
-        if worker is None or record["device"] == HOST_CPU:
-            continue
-        label = f"{record['framework']} {record['device']}"
-        devices = owners.setdefault(worker, [])
-        if label not in devices:
-            devices.append(label)
-    return {worker: sorted(devices) for worker, devices in sorted(owners.items())}
-
-
 def make_scheduler(config: Any, log: Any) -> Any:
     """xdist's scope scheduler, with one scope per pinned device and one per other item.
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_accel.errors import ReferencePassError
-from pytest_accel.fixture.accel_device import AccelDevice, RecordedCheck
+from pytest_accel.fixture.accel_device import AccelDevice
+from pytest_accel.fixture.item_run import RecordedCheck, item_run
 
 FIXTURE_NAME = "accel_device"
 
@@ -100,7 +101,8 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
             values[key] = func(**kwargs)
         return values[key]
 
-    where = f"{reference.pass_label} on {reference.framework} {reference.name} ({reference.dtype_name})"
+    run = item_run(reference)
+    where = f"{run.pass_label} on {reference.framework} {reference.name} ({reference.dtype_name})"
     try:
         for name in item.fixturenames:
             if name != "request" and graph.depends_on_device((name, -1)):
@@ -120,7 +122,7 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
         for generator in reversed(teardowns):
             with contextlib.suppress(StopIteration):
                 next(generator)
-    return reference.recorded
+    return run.recorded
 
 
 def _reference_pass_error(where: str, exc: BaseException) -> ReferencePassError:

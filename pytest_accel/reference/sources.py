@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 
 from pytest_accel.config.options import Settings
-from pytest_accel.fixture.accel_device import (
+from pytest_accel.fixture.accel_device import AccelDevice
+from pytest_accel.fixture.factory import PARAM_KEY, item_test_key
+from pytest_accel.fixture.item_run import (
     ROLE_ORACLE_PASS,
     ROLE_REFERENCE_PASS,
-    AccelDevice,
+    ItemRun,
     RecordedCheck,
+    item_run,
 )
-from pytest_accel.fixture.factory import PARAM_KEY, item_test_key
 from pytest_accel.fixture.params import AccelParam
 from pytest_accel.frameworks import load_adapter
 from pytest_accel.parity.oracle import oracle_dtype
@@ -74,14 +76,11 @@ def reference_checks_for(item: pytest.Function, state: SessionState) -> list[Rec
     if cached is not None:
         return cached
     reference = AccelDevice(
-        adapter=load_adapter(param.reference.framework),
+        ItemRun(load_adapter(param.reference.framework), ROLE_REFERENCE_PASS, param.reference.name),
         info=param.reference,
         dtype_name=param.dtype,
         options=param.options,
         test_key=item_test_key(item, param),
-        role=ROLE_REFERENCE_PASS,
-        record=None,
-        bench_budget_s=None,
     )
     checks = run_reference_pass(item, reference)
     _cache(state).put(key, checks)
@@ -97,7 +96,7 @@ def remember_reference_checks(item: pytest.Function, state: SessionState, device
     cross_framework = split_reference(param.options.reference)[0] is not None
     if not cross_framework and (selection is None or len(selection.devices) < 2):
         return  # no other device (or framework) compares with it in this session: nothing would reuse them
-    _cache(state).put(_cache_key(item, param), list(device.recorded))
+    _cache(state).put(_cache_key(item, param), list(item_run(device).recorded))
 
 
 def oracle_enabled(item: pytest.Item, settings: Settings) -> bool:
@@ -120,14 +119,11 @@ def oracle_checks_for(item: pytest.Function, state: SessionState) -> list[Record
     if problem is not None:  # failed outside the except block: the message is said once, not chained
         pytest.fail(f"oracle mode needs {oracle_dtype(param.dtype)}: {problem}", pytrace=False)
     oracle = AccelDevice(
-        adapter=adapter,
+        ItemRun(adapter, ROLE_ORACLE_PASS, param.reference.name),
         info=param.reference,
         dtype_name=oracle_dtype(param.dtype),
         options=param.options,
         test_key=item_test_key(item, param),
-        role=ROLE_ORACLE_PASS,
-        record=None,
-        bench_budget_s=None,
         input_dtype=param.dtype,
     )
     checks = run_reference_pass(item, oracle)
@@ -147,15 +143,17 @@ def _dtype_problem(adapter: Any, dtype_name: str) -> str | None:
 def attach_reference_values(item: pytest.Function, state: SessionState, device: AccelDevice) -> None:
     """Before the body: what the item's checks are compared with (reference pass, float64 oracle)."""
     __tracebackhide__ = True
+    run = item_run(device)
     if oracle_enabled(item, state.settings):
-        device.oracle = oracle_checks_for(item, state)
-    if not device.is_reference:
-        device.expected = reference_checks_for(item, state)
+        run.oracle = oracle_checks_for(item, state)
+    if not run.is_reference:
+        run.expected = reference_checks_for(item, state)
 
 
 def after_body(item: pytest.Function, state: SessionState, device: AccelDevice) -> None:
     """After the body: every check was made; a reference item's checks are kept for the other devices."""
     __tracebackhide__ = True
-    device.verify_all_checks_made()
-    if device.is_reference:
+    run = item_run(device)
+    run.verify_all_checks_made(device.name)
+    if run.is_reference:
         remember_reference_checks(item, state, device)

@@ -25,14 +25,15 @@ class ResultsFileError(ValueError):
     """A results file that cannot be written or read; the message says what to do."""
 
 
-def _finite_or_none(value: Any) -> Any:
-    """JSON has no Inf or NaN: they become null (an unbounded or undefined error)."""
+def finite_or_none(value: Any) -> Any:
+    """A copy for JSON, which has no Inf or NaN: they become null (an unbounded or undefined error);
+    builtin containers only, keys as strings."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite_or_none(v) for v in value]
+        return {str(k): finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
     return value
 
 
@@ -123,7 +124,7 @@ def assemble_document(
         row = dict(record)
         if default_machine is not None:
             row.setdefault("machine", default_machine)
-        rows.append(_finite_or_none(row))
+        rows.append(finite_or_none(row))
     return {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,

@@ -32,8 +32,6 @@ def current_document(state: SessionState) -> dict[str, Any]:
     document = build_document(records, options)
     document["lost_items"] = list(state.lost_items)
     if settings.pin_workers and any(r.get("worker") for r in records):
-        from pytest_accel.parallel.pinning import worker_devices
-
         document["worker_devices"] = worker_devices(records)
     return document
 
@@ -64,3 +62,17 @@ def save_run(
     except OSError as exc:
         return f"accel: results NOT saved to {path}: {exc}", False
     return f"accel: results of {len(state.records)} items saved to {path}", True
+
+
+def worker_devices(records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Which pinned devices each worker ran: ``{"gw1": ["jax cpu:1"]}``, for the saved file."""
+    owners: dict[str, list[str]] = {}
+    for record in records:
+        worker = record.get("worker")
+        if worker is None or record["device"] == "cpu":  # the host CPU: every worker shares it
+            continue
+        label = f"{record['framework']} {record['device']}"
+        devices = owners.setdefault(worker, [])
+        if label not in devices:
+            devices.append(label)
+    return {worker: sorted(devices) for worker, devices in sorted(owners.items())}

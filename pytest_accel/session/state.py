@@ -7,12 +7,16 @@ without importing each other.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_accel.config.options import Settings
 from pytest_accel.device.registry import DeviceRegistry
+
+if TYPE_CHECKING:  # for the stash keys' types only: the session package must not import fixture/
+    from pytest_accel.fixture.accel_device import AccelDevice
+    from pytest_accel.results.records import ItemRecord
 
 
 @dataclass
@@ -24,13 +28,12 @@ class SessionState:
     baseline: Any = None  # pytest_accel.gate.baseline.Baseline in compare mode, loaded at configure
     broken_devices: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # faults.py
     lost_items: list[str] = field(default_factory=list)  # xdist: items whose worker crashed
+    absent_on_workers: list[str] = field(default_factory=list)  # xdist: requested devices workers lacked
+    worker_header: list[str] = field(default_factory=list)  # xdist: the workers' header lines
     duet_worker: bool = False  # one side of a duet: no saved file, no reports of its own
 
 
 STATE_KEY = pytest.StashKey[SessionState]()
-DEVICE_KEY = pytest.StashKey[Any]()
-RECORD_KEY = pytest.StashKey[Any]()
-
-
-def session_state(config: pytest.Config) -> SessionState:
-    return config.stash[STATE_KEY]
+# Annotated rather than subscripted: the types exist for type checkers only (see the imports above).
+DEVICE_KEY: pytest.StashKey[AccelDevice] = pytest.StashKey()  # an accel item's accel_device
+RECORD_KEY: pytest.StashKey[ItemRecord] = pytest.StashKey()  # what the item produced, for its report

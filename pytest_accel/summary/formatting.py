@@ -1,4 +1,5 @@
-"""Durations as a person reads them (``1.5 ms``): shared by the terminal summary, the gate and reports."""
+"""Numbers and names as a person reads them (``1.5 ms``, ``10%``, a long id without its middle): one
+place for the terminal summary, the gate section and the reports."""
 
 from __future__ import annotations
 
@@ -14,6 +15,26 @@ def format_seconds(seconds: float) -> str:
         if rounded >= factor:
             return f"{rounded / factor:.3g} {unit}"
     return f"{rounded / 1e-9:.3g} ns"
+
+
+def seconds_or_dash(value: object) -> str:
+    """A duration for a table cell; '-' where there is none (None, not finite, not positive)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return format_seconds(float(value))
+    return "-"
+
+
+def format_percent(fraction: float) -> str:
+    """0.1 -> '10%': thresholds and noise levels as the user wrote them."""
+    return f"{100 * fraction:g}%"
+
+
+def shorten(text: str, width: int) -> str:
+    """Long names lose their middle, where ids differ least: 'tests/test_...ention[causal]'."""
+    if len(text) <= width:
+        return text
+    keep = width - 1
+    return text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2) :]
 
 
 def display_path(path: object) -> str:

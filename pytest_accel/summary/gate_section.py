@@ -11,13 +11,11 @@ columns, and prose wraps.
 
 from __future__ import annotations
 
-import math
-
 from tabulate import tabulate
 
 from pytest_accel.gate import stats
-from pytest_accel.gate.comparison import BenchVerdict, GateReport
-from pytest_accel.summary.formatting import format_seconds
+from pytest_accel.gate.comparison import BenchVerdict, GateReport, format_bound, ratio_text
+from pytest_accel.summary.formatting import format_percent, seconds_or_dash, shorten
 
 Cells = list[list[str]]
 Values = list[dict[str, str]]  # per verdict, the value columns by header
@@ -36,35 +34,6 @@ SHRINK_FIRST: Steps = (("bench", 12), ("test", 12), ("dtype", 0))
 SHRINK_HARDER: Steps = (("bench", 6), ("test", 8))
 
 
-def shorten(text: str, limit: int = MAX_TEST_ID) -> str:
-    """Cut the middle, not the end: a test id's file and its parameters are both worth keeping."""
-    if len(text) <= limit:
-        return text
-    head = (limit - 1) // 2
-    tail = limit - 1 - head
-    return f"{text[:head]}…{text[-tail:]}"
-
-
-def _seconds(value: float | None) -> str:
-    return format_seconds(value) if value is not None and math.isfinite(value) and value > 0 else "-"
-
-
-def _bound(value: float | None) -> str:
-    if value is None or math.isnan(value):
-        return "?"
-    return "inf" if math.isinf(value) else f"{value:.2f}"
-
-
-def ratio_text(verdict: BenchVerdict) -> str:
-    """'1.31x [1.22, 1.41]': the estimate new/baseline and its interval."""
-    if verdict.ratio is None or math.isnan(verdict.ratio):
-        return "-"
-    text = f"{verdict.ratio:.2f}x"
-    if verdict.low is not None and verdict.high is not None:
-        text += f" [{_bound(verdict.low)}, {_bound(verdict.high)}]"
-    return text
-
-
 def verdict_text(verdict: BenchVerdict) -> str:
     if verdict.fails:
         return "SLOWER (gate)"
@@ -74,12 +43,12 @@ def verdict_text(verdict: BenchVerdict) -> str:
 def gate_rows(gate: GateReport) -> list[list[str]]:
     return [
         [
-            shorten(v.test),
+            shorten(v.test, MAX_TEST_ID),
             f"{v.framework} {v.device}",
             v.dtype,
             v.bench,
-            _seconds(v.baseline_s),
-            _seconds(v.current_s),
+            seconds_or_dash(v.baseline_s),
+            seconds_or_dash(v.current_s),
             ratio_text(v),
             verdict_text(v),
             v.note,
@@ -88,23 +57,19 @@ def gate_rows(gate: GateReport) -> list[list[str]]:
     ]
 
 
-def _percent(fraction: float) -> str:
-    return f"{100 * fraction:g}%"
-
-
 def mode_line(gate: GateReport) -> str:
     """How the verdicts were reached, so 'passed' is read with its limits."""
     if gate.mode == "duet":
         rounds = f"{gate.rounds} paired rounds" if gate.rounds is not None else "paired rounds"
         mode = f"duet against {gate.baseline} ({rounds})"
     else:
-        mode = f"compare against {gate.baseline} (run-to-run noise {_percent(gate.config.run_noise)})"
-    threshold = f"threshold {_percent(gate.config.threshold)} slower"
+        mode = f"compare against {gate.baseline} (run-to-run noise {format_percent(gate.config.run_noise)})"
+    threshold = f"threshold {format_percent(gate.config.threshold)} slower"
     if gate.config.fail_slower is None:
         threshold += " (not gating)"
     return (
         f"gate mode: {mode}; {threshold}; family-wise false-alarm rate "
-        f"{_percent(stats.FAMILY_ALPHA)} ({100 * gate.alpha:.2g}% per benchmark)"
+        f"{format_percent(stats.FAMILY_ALPHA)} ({100 * gate.alpha:.2g}% per benchmark)"
     )
 
 
@@ -131,8 +96,8 @@ def render_gate_section(gate: GateReport, width: int | None = None) -> str:
         for w in gate.headroom_warnings:
             where = f"{w.get('framework')} {w.get('device')} {w.get('dtype')}"
             lines.append(
-                f"  {shorten(str(w.get('test')))} [{where}] {w.get('check')}: headroom "
-                f"{_bound(w.get('baseline'))} -> {_bound(w.get('current'))}"
+                f"  {shorten(str(w.get('test')), MAX_TEST_ID)} [{where}] {w.get('check')}: headroom "
+                f"{format_bound(w.get('baseline'))} -> {format_bound(w.get('current'))}"
             )
     lines.append(mode_line(gate))
     lines.append(final_line(gate))
@@ -210,8 +175,8 @@ def _value_cells(verdict: BenchVerdict, notes: list[str]) -> dict[str, str]:
     """The value columns of one verdict; its note becomes a footnote mark on the verdict."""
     mark = f" [{notes.index(verdict.note) + 1}]" if verdict.note else ""
     return {
-        "baseline": _seconds(verdict.baseline_s),
-        "now": _seconds(verdict.current_s),
+        "baseline": seconds_or_dash(verdict.baseline_s),
+        "now": seconds_or_dash(verdict.current_s),
         "ratio [interval]": ratio_text(verdict),
         "verdict": verdict_text(verdict) + mark,
     }

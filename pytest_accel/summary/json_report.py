@@ -6,24 +6,13 @@ NaN or Inf, which strict JSON readers reject.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from pytest_accel.gate.comparison import GateReport
+from pytest_accel.results.file import finite_or_none
 
 FORMAT_NAME = "pytest-accel-report"
 FORMAT_VERSION = 1
-
-
-def finite_or_none(value: Any) -> Any:
-    """A copy with builtin containers only, where every non-finite float became None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_or_none(v) for v in value]
-    return value
 
 
 def _worst_headroom(result: dict[str, Any]) -> float | None:

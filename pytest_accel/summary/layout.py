@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pytest_accel.gate import stats
 from pytest_accel.results.records import CheckResult, ItemRecord
-from pytest_accel.summary.formatting import format_seconds
+from pytest_accel.summary.formatting import format_seconds, shorten
 from pytest_accel.timing.measure import BenchResult
 
 SPEEDUP_CONFIDENCE = 0.95
@@ -199,14 +199,6 @@ def build_layout(records: list[ItemRecord]) -> Layout:
     key_headers = ["test"] + (["framework"] if several_frameworks else []) + ["dtype"]
     key_headers += ["bench"] if several_benches else []
     return Layout(prefix, key_headers, groups, rows, with_oracle)
-
-
-def shorten(text: str, width: int) -> str:
-    """Long names lose their middle, where ids differ least: 'tests/test_...ention[causal]'."""
-    if len(text) <= width:
-        return text
-    keep = width - 1
-    return text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2) :]
 
 
 def shorten_all(names: list[str], width: int) -> list[str]:

@@ -14,7 +14,7 @@ from tabulate import tabulate
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import BenchVerdict, GateReport
-from pytest_accel.summary.formatting import format_seconds
+from pytest_accel.summary.formatting import seconds_or_dash
 
 FOLD_ROWS = 30  # result tables longer than this are folded inside <details>
 
@@ -49,10 +49,7 @@ def code(text: Any) -> str:
     return "`" + value.replace("|", "\\|") + "`"
 
 
-def seconds_cell(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return format_seconds(float(value))
-    return "-"
+seconds_cell = seconds_or_dash
 
 
 def _number(value: float | None, digits: int = 2) -> str:

@@ -59,10 +59,6 @@ class BenchResult:
     def iqr(self) -> float:
         return interquartile_range(self.samples)
 
-    @property
-    def relative_uncertainty(self) -> float:
-        return median_relative_uncertainty(self.samples)
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(median_s=self.median, iqr_s=self.iqr)

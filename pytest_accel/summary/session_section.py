@@ -1,0 +1,49 @@
+"""The run's sections of pytest's terminal summary: ``accel`` (devices side by side) and ``accel gate``,
+then the end-of-session notes (saved files, reports, lost xdist items), all fitted to the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_accel.results.records import ItemRecord
+from pytest_accel.summary.terminal import DEFAULT_WIDTH, render_summary, wrap_lines
+
+CRASH_NOTE = "accel: an xdist worker crashed while running"
+
+
+def write_accel_sections(
+    terminalreporter: Any,
+    config: pytest.Config,
+    records_data: list[dict[str, Any]],
+    header_lines: list[str],
+    end_notes: list[str],
+    gate: Any,
+    lost_items: list[str],
+) -> None:
+    """``gate`` is the gate's report in compare mode (None otherwise); ``lost_items`` xdist's crashes."""
+    notes = end_notes
+    writer = getattr(terminalreporter, "_tw", None)
+    width = getattr(writer, "fullwidth", 0) or DEFAULT_WIDTH  # pytest's terminal width ($COLUMNS in CI)
+    if not records_data:
+        for note in notes:
+            terminalreporter.write_line(note)
+        return
+    records = [ItemRecord.from_dict(data) for data in records_data]
+    terminalreporter.section("accel")
+    summary = render_summary(records, header_lines, width=width, verbose=config.get_verbosity() > 0)
+    terminalreporter.write_line(summary)
+    if gate is not None:
+        from pytest_accel.summary.gate_section import render_gate_section
+
+        terminalreporter.section("accel gate")
+        for line in render_gate_section(gate, width).splitlines():
+            terminalreporter.write_line(line, red=gate.failed and line.startswith("accel gate"))
+    crashed = [
+        f"{CRASH_NOTE} {lost}: its results are lost (xdist restarted the worker and ran the remaining "
+        "tests elsewhere)"
+        for lost in lost_items
+    ]
+    for line in wrap_lines(crashed + notes, width):
+        terminalreporter.write_line(line, red=line.startswith(CRASH_NOTE))
