@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 FIXTURE_NAME = "accel_device"
 COLLECTOR_NAME = "accel-summary"
 CONTROLLER_NAME = "accel-xdist-controller"
+ADOPTION_NAME = "accel-adoption"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
         state.baseline = _load_baseline(settings.compare_path)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(SessionCollector(state), COLLECTOR_NAME)
+    from pytest_accel.adoption.hooks import AdoptionHooks
+
+    config.pluginmanager.register(AdoptionHooks(state), ADOPTION_NAME)
     if not hasattr(config, "workerinput"):
         from pytest_accel.parallel.controller import XdistController
 
@@ -190,11 +194,14 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     device = pyfuncitem.stash.get(DEVICE_KEY, None)
     if device is None:
         return (yield)
+    from pytest_accel.adoption.benchmark import time_benchmark_calls_on_the_device
+    from pytest_accel.fixture.item_run import running
     from pytest_accel.reference.sources import after_body, attach_reference_values
 
     state = _state(pyfuncitem.config)
     attach_reference_values(pyfuncitem, state, device)
-    result = yield
+    with running(device), time_benchmark_calls_on_the_device(pyfuncitem.funcargs):
+        result = yield
     after_body(pyfuncitem, state, device)
     return result
 
@@ -214,10 +221,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     record = item.stash.get(RECORD_KEY, None)
     if record is not None and call.excinfo is not None and report.failed and record.fault is None:
         _note_device_fault(item, call.excinfo.value, report)
+    if record is not None and report.when == "call":
+        record.call_s = _body_seconds(item, report)
     if record is not None and (report.when == "call" or (report.when == "setup" and report.failed)):
         record.outcome = _outcome_of(report)
         report.accel = record.to_dict()
     return report
+
+
+def _body_seconds(item: pytest.Item, report: pytest.TestReport) -> float:
+    """The call's duration without the hidden passes that ran inside it: the body on this device."""
+    from pytest_accel.fixture.item_run import item_run
+
+    hidden = item_run(item.stash[DEVICE_KEY]).hidden_s if DEVICE_KEY in item.stash else 0.0
+    return max(0.0, report.duration - hidden)
 
 
 def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.TestReport) -> None:
@@ -282,11 +299,12 @@ class SessionCollector:
             end.notes if end is not None else [],
             end.gate if end is not None else None,
             state.lost_items,
+            state.settings.summary_mode,
         )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for name in (COLLECTOR_NAME, CONTROLLER_NAME):
+    for name in (COLLECTOR_NAME, CONTROLLER_NAME, ADOPTION_NAME):
         plugin = config.pluginmanager.get_plugin(name)
         if plugin is not None:
             config.pluginmanager.unregister(plugin)

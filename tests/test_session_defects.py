@@ -3,8 +3,10 @@ were asked for, each absent one in a short line; an oracle that cannot run says 
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import needs_jax
+from conftest import HAS_TORCH, needs_jax
 
 JAX_TEST = """
 import pytest
@@ -65,3 +67,62 @@ def test_a_speedup_that_cannot_be_told_keeps_a_short_cell() -> None:
 
     cell = speedup_cell(bench([8e-6, 8.3e-6, 8.1e-6]), bench([1e-4, 1e-2]))
     assert cell.startswith(("~1x [", "0.")) and len(cell) <= 24, cell
+
+
+COUNTED = """
+import pytest
+
+def note(accel_device, test):
+    with open("bodies.txt", "a") as stream:
+        stream.write(f"{test} {accel_device.framework}\\n")
+
+@pytest.mark.accel(framework=["numpy", "torch"], reference="numpy")
+def test_checks_nothing(accel_device):
+    note(accel_device, "nothing")
+    assert accel_device.randn(3).shape == (3,)  # an adopted test: its own assert, no check
+
+@pytest.mark.accel(framework=["numpy", "torch"], reference="numpy")
+def test_checks(accel_device):
+    note(accel_device, "checks")
+    accel_device.check(accel_device.randn(3) * 2)
+"""
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_an_item_that_checks_nothing_pays_no_reference_pass(pytester: pytest.Pytester) -> None:
+    """Issue 15.4: the hidden reference pass runs at the first check that needs it, so a body without
+    checks (an adopted test) runs once, and a body with checks still runs on the reference device."""
+    pytester.makepyfile(test_counted=COUNTED)
+    result = pytester.runpytest("-k", "torch", "--accel-no-bench", "-p", "no:randomly")
+    result.assert_outcomes(passed=2, deselected=2)
+    bodies = (pytester.path / "bodies.txt").read_text().split("\n")
+    assert sorted(line for line in bodies if line) == [
+        "checks numpy",  # the reference pass, inside the torch item
+        "checks torch",
+        "nothing torch",  # no check: no pass
+    ]
+
+
+SLOW_REFERENCE = """
+import time
+import pytest
+
+@pytest.mark.accel(framework=["numpy", "torch"], reference="numpy")
+def test_slow_on_numpy(accel_device):
+    if accel_device.framework == "numpy":
+        time.sleep(0.3)  # only the reference framework's body is slow
+    accel_device.check(accel_device.randn(3) * 2)
+"""
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="torch is not installed")
+def test_the_whole_test_time_leaves_the_hidden_pass_out(pytester: pytest.Pytester) -> None:
+    """Issue 15.5: each item's body time is saved (call_s); the reference pass inside a torch item (slow
+    here) is not counted as the torch body's time."""
+    pytester.makepyfile(test_slow=SLOW_REFERENCE)
+    result = pytester.runpytest("-k", "torch", "--accel-no-bench", "--accel-save=out.json", "--durations=0")
+    result.assert_outcomes(passed=1, deselected=1)
+    (record,) = json.loads((pytester.path / "out.json").read_text())["results"]
+    assert record["framework"] == "torch" and record["call_s"] is not None
+    assert record["call_s"] < 0.2  # the 0.3 s reference pass ran inside the item, and is left out
+    result.stdout.re_match_lines([r"0\.[3-9]\d*s call .*torch"])  # pytest's own duration includes it

@@ -48,6 +48,9 @@ class Settings:
     plot_dir: Path | None
     report_paths: tuple[Path, ...]
     step_summary: bool
+    summary_mode: str  # auto, full or compact: the accel section's table, or its screenful for big runs
+    capture_asserts: bool
+    capture_functions: tuple[str, ...]  # dotted names, beside the default ones (adoption/capture.py)
 
 
 class Given(NamedTuple):
@@ -159,6 +162,16 @@ def _writable_report_paths(given: Given) -> tuple[Path, ...]:
     return paths
 
 
+def _summary_mode(text: str, what: str) -> str:
+    """auto, full or compact; anything else is a typo that would silently give the default."""
+    from pytest_accel.summary.terminal import SUMMARY_MODES
+
+    mode = text.strip().lower()
+    if mode not in SUMMARY_MODES:
+        raise AccelConfigError(f"{what}={text!r}: use one of {', '.join(SUMMARY_MODES)}")
+    return mode
+
+
 _boolean = _plain(_parse_bool)
 
 # One row per setting: its declaration, Settings field, parser, default, then its help. Formatted by hand
@@ -212,11 +225,20 @@ SETTINGS: tuple[Setting, ...] = (
             "pip install 'pytest-accel[plot]')"),
     Setting("--accel-report=PATH", "report_paths", _writable_report_paths, (), ini_type="args",
             help="write a report: PATH.md (a pull request comment) or PATH.json; repeatable"),
+    Setting("--accel-summary=MODE", "summary_mode", _plain(_summary_mode), "auto",
+            help="the accel section of the terminal summary: auto (default: the full table while it fits "
+            "a screen, else a compact summary per device), full (the table; -v gives it too) or compact"),
     Setting("accel_step_summary", "step_summary", _boolean, True,
             help="false: do not append the markdown report to $GITHUB_STEP_SUMMARY"),
     Setting("accel_tolerances", "tolerances", _plain(parse_tolerance_table), ToleranceTable({}),
             ini_type="linelist", help="tolerance overrides, one per line: 'float32: rtol=2e-5, atol=1e-7' or "
             "'cuda.bfloat16: rtol=0.1'"),
+    Setting("--accel-capture-asserts", "capture_asserts", _boolean, False,
+            help="in accel tests, also record the first argument of each assert_close / assert_allclose "
+            "(and the like) as a parity check against the reference device; the assert still decides"),
+    Setting("accel_capture_functions", "capture_functions", lambda given: tuple(given.value), (),
+            ini_type="args", help="more assert functions to capture, as dotted names where the tests "
+            "look them up (mylib.testing.assert_close)"),
 )
 # fmt: on
 

@@ -17,7 +17,7 @@ import pytest
 
 from pytest_accel.errors import ReferencePassError
 from pytest_accel.fixture.accel_device import AccelDevice
-from pytest_accel.fixture.item_run import RecordedCheck, item_run
+from pytest_accel.fixture.item_run import RecordedCheck, item_run, running
 
 FIXTURE_NAME = "accel_device"
 
@@ -103,25 +103,26 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
 
     run = item_run(reference)
     where = f"{run.pass_label} on {reference.framework} {reference.name} ({reference.dtype_name})"
-    try:
-        for name in item.fixturenames:
-            if name != "request" and graph.depends_on_device((name, -1)):
-                value_of((name, -1))
-        testargs = {
-            arg: item._request if arg == "request" else value_of((arg, -1))
-            for arg in item._fixtureinfo.argnames
-        }
-        item.obj(**testargs)
-    except pytest.skip.Exception as exc:
-        pytest.skip(f"{where} skipped ({exc.msg}), so parity on this device cannot be judged")
-    except (pytest.fail.Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
-        raise
-    except BaseException as exc:
-        raise _reference_pass_error(where, exc) from None
-    finally:
-        for generator in reversed(teardowns):
-            with contextlib.suppress(StopIteration):
-                next(generator)
+    with running(reference):  # fixtures rebuilt for the pass and its body both act for the reference
+        try:
+            for name in item.fixturenames:
+                if name != "request" and graph.depends_on_device((name, -1)):
+                    value_of((name, -1))
+            testargs = {
+                arg: item._request if arg == "request" else value_of((arg, -1))
+                for arg in item._fixtureinfo.argnames
+            }
+            item.obj(**testargs)
+        except pytest.skip.Exception as exc:
+            pytest.skip(f"{where} skipped ({exc.msg}), so parity on this device cannot be judged")
+        except (pytest.fail.Exception, KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException as exc:
+            raise _reference_pass_error(where, exc) from None
+        finally:
+            for generator in reversed(teardowns):
+                with contextlib.suppress(StopIteration):
+                    next(generator)
     return run.recorded
 
 

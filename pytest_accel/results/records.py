@@ -43,7 +43,10 @@ class ItemRecord:
     fault: dict[str, Any] | None = None  # a device fault of this item (faults.DeviceFault.to_dict())
     worker: str | None = None  # the pytest-xdist worker that ran it (gw0, ...), None without xdist
     concurrent_workers: int = 1  # processes that timed benchmarks on this device at the same time
-    physical_device: str | None = None  # --accel-pin-workers: the device this worker ran the item on
+    physical_device: str | None = None  # files of older versions: where a pinned worker ran the item
+    # The body's whole duration on this device in seconds (bench calls included, hidden passes left
+    # out): what an adopted test without bench shows as its time. None where the body did not run.
+    call_s: float | None = None
 
     def worst_headroom(self) -> float | None:
         values = [c.headroom for c in self.checks if c.headroom is not None]

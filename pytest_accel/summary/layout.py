@@ -138,12 +138,23 @@ def _device_label(record: ItemRecord) -> str:
     return record.device
 
 
-def _reference_key(key: RowKey, record: ItemRecord) -> RowKey:
+def reference_key(key: RowKey, record: ItemRecord) -> RowKey:
     """The row of the item's reference: its own framework's, or, under a cross-framework reference
     ('numpy cpu'), that framework's row for the same test, dtype and bench."""
     test, framework, dtype, bench_name = key
     other, _, _ = record.reference_device.rpartition(" ")
     return (test, other or framework, dtype, bench_name)
+
+
+def row_keys(record: ItemRecord) -> list[RowKey]:
+    """The table rows an item has a cell in: one per bench, or one if it timed nothing."""
+    names = [bench.name for bench in record.benches] or [""]
+    return [(record.test, record.framework, record.dtype, name) for name in names]
+
+
+def count_rows(records: list[ItemRecord]) -> int:
+    """How many rows the side-by-side table has, without building it (a big run's table is slow)."""
+    return len({key for record in records for key in row_keys(record)})
 
 
 def build_layout(records: list[ItemRecord]) -> Layout:
@@ -186,7 +197,7 @@ def build_layout(records: list[ItemRecord]) -> Layout:
             if not group.reference and record.is_reference:
                 values += ["-", "reference"]
             elif not group.reference:
-                reference = reference_benches.get(_reference_key(key, record))
+                reference = reference_benches.get(reference_key(key, record))
                 speed = speedup_cell(reference, bench) if reference is not None and bench is not None else "-"
                 values += [speed, parity_cell(record)]
             if with_oracle:

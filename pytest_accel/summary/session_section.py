@@ -21,8 +21,10 @@ def write_accel_sections(
     end_notes: list[str],
     gate: Any,
     lost_items: list[str],
+    mode: str = "auto",
 ) -> None:
-    """``gate`` is the gate's report in compare mode (None otherwise); ``lost_items`` xdist's crashes."""
+    """``gate`` is the gate's report in compare mode (None otherwise); ``lost_items`` xdist's crashes;
+    ``mode`` is --accel-summary (auto: the table while it fits a screen, else the compact summary)."""
     notes = end_notes
     writer = getattr(terminalreporter, "_tw", None)
     width = getattr(writer, "fullwidth", 0) or DEFAULT_WIDTH  # pytest's terminal width ($COLUMNS in CI)
@@ -32,7 +34,8 @@ def write_accel_sections(
         return
     records = [ItemRecord.from_dict(data) for data in records_data]
     terminalreporter.section("accel")
-    summary = render_summary(records, header_lines, width=width, verbose=config.get_verbosity() > 0)
+    verbose = config.get_verbosity() > 0
+    summary = render_summary(records, header_lines, width=width, verbose=verbose, mode=mode)
     terminalreporter.write_line(summary)
     if gate is not None:
         from pytest_accel.summary.gate_section import render_gate_section

@@ -2,7 +2,9 @@
 
 One row per test x dtype (x bench name), a column group per device (``side_by_side``). Groups that do not
 fit the width go to a further table that repeats the test column; first-call times come with ``-v``.
-Nothing is dropped from the saved file or the reports.
+Past COMPACT_ROWS rows (more than a screen) the section is the compact summary of ``compact.py`` instead,
+unless ``-v`` or ``--accel-summary=full`` asks for the table. Nothing is dropped from the saved file or
+the reports.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pytest_accel.summary.layout import (
     ORACLE_LEGEND,
     Layout,
     build_layout,
+    count_rows,
     fit_names,
     shorten,
     shorten_all,
@@ -31,6 +34,9 @@ MIN_SHORTENED = 12
 # ("dtype" switches to short names). The harder round is used only when it makes the table fit.
 SHORTENED_FIRST = (("bench", 12), ("test", MIN_SHORTENED), ("dtype", 0))
 SHORTENED_HARDER = (("bench", 6), ("test", 8))
+# --accel-summary: auto (the table while it fits a screen, else the compact summary), full, compact.
+SUMMARY_MODES = ("auto", "full", "compact")
+COMPACT_ROWS = 40  # about a screen: past this many table rows, auto gives the compact summary
 
 
 def device_lines(records: list[ItemRecord]) -> list[str]:
@@ -62,9 +68,27 @@ def first_call_table(records: list[ItemRecord], width: int) -> str:
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
+def wants_compact(records: list[ItemRecord], mode: str, verbose: bool) -> bool:
+    """Whether the section is the compact summary: asked for, or (auto) a table longer than a screen
+    that -v did not ask for."""
+    if mode != "auto":
+        return mode == "compact"
+    return not verbose and count_rows(records) > COMPACT_ROWS
+
+
 def render_summary(
-    records: list[ItemRecord], discovery_lines: list[str], width: int = DEFAULT_WIDTH, verbose: bool = False
+    records: list[ItemRecord],
+    discovery_lines: list[str],
+    width: int = DEFAULT_WIDTH,
+    verbose: bool = False,
+    mode: str = "auto",
 ) -> str:
+    """The accel section: the side-by-side table, or for a big run (see ``wants_compact``) the compact
+    summary."""
+    if wants_compact(records, mode, verbose):
+        from pytest_accel.summary.compact import render_compact  # compact.py builds on this module
+
+        return render_compact(records, discovery_lines, width, asked=mode == "compact")
     layout = build_layout(records)
     fit_names(layout, width)
     lines = ["devices:"]
@@ -88,13 +112,7 @@ def render_summary(
             lines.append(first_call_table(records, width))
         else:
             lines.append("first-call times (compilation, caches): pytest -v")
-    shared = max((r.concurrent_workers for r in records if r.benches), default=1)
-    if shared > 1:
-        lines.append(
-            f"timings: {shared} xdist workers timed benchmarks at the same time, sharing the machine's "
-            "devices; they disturb each other, so these timings do not gate (--accel-gate-concurrent "
-            "lets them); for clean timings run without -n, or pin workers to devices of their own"
-        )
+    lines += shared_devices_line(records)
     faults = [record.fault for record in records if record.fault]
     if faults:
         from pytest_accel.device.faults import fault_line
@@ -102,6 +120,18 @@ def render_summary(
         lines.append("device faults:")
         lines.extend(f"  {fault_line(fault)}" for fault in faults)
     return "\n".join(wrap_lines(lines, width))
+
+
+def shared_devices_line(records: list[ItemRecord]) -> list[str]:
+    """Why timings taken by xdist workers side by side do not gate (none when they were not)."""
+    shared = max((r.concurrent_workers for r in records if r.benches), default=1)
+    if shared <= 1:
+        return []
+    return [
+        f"timings: {shared} xdist workers timed benchmarks at the same time, sharing the machine's "
+        "devices; they disturb each other, so these timings do not gate (--accel-gate-concurrent "
+        "lets them); for clean timings run without -n, or pin workers to devices of their own"
+    ]
 
 
 def _widest(text: str) -> int:
@@ -137,9 +167,14 @@ def _shrunk(
 
 
 def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
-    """A table of these device groups; if it is still wider than the terminal, names give way: bench
-    names and test names lose their middle, dtypes take their short names (f32, bf16, f8e4m3)."""
+    """A table of these device groups, fitted to the width (``fit_table``)."""
     headers, rows = table_rows(layout, groups)
+    return fit_table(headers, rows, width)
+
+
+def fit_table(headers: list[str], rows: list[list[str]], width: int) -> str:
+    """The table; if it is wider than the terminal, names give way: columns named bench and test lose
+    their middle, dtypes take their short names (f32, bf16, f8e4m3)."""
     rows, text = _shrunk(headers, rows, width, SHORTENED_FIRST)
     if _widest(text) > width:
         _, harder = _shrunk(headers, rows, width, SHORTENED_HARDER)

@@ -1,0 +1,52 @@
+"""The adoption package's hooks, registered by the plugin for every session."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_accel.adoption.targets import DEFAULT_FUNCTIONS, bad_names
+from pytest_accel.session.state import DEVICE_KEY, SessionState
+
+
+class AdoptionHooks:
+    """Capture's validation and its patch window; the fixtures need no hook (see fixtures.py)."""
+
+    def __init__(self, state: SessionState) -> None:
+        self.state = state
+        self._warned: set[str] = set()
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """A listed capture function that is no dotted name is a typo: stop before the run."""
+        bad = bad_names(self.state.settings.capture_functions)
+        if bad and not getattr(config.option, "help", False):
+            raise pytest.UsageError(
+                f"ini accel_capture_functions: {', '.join(map(repr, bad))} is not a dotted name of a "
+                "function (module.function, e.g. mylib.testing.assert_close)"
+            )
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
+        """Outermost, so that the hidden passes the plugin runs inside the call see the wrappers too."""
+        __tracebackhide__ = True
+        settings = self.state.settings
+        if not settings.capture_asserts or pyfuncitem.stash.get(DEVICE_KEY, None) is None:
+            return (yield)
+        from pytest_accel.adoption.capture import captured_asserts, unwrap
+        from pytest_accel.adoption.targets import resolve
+
+        targets, problems = resolve(DEFAULT_FUNCTIONS + settings.capture_functions, unwrap)
+        self._warn_once(problems)
+        namespace = vars(pyfuncitem.module) if pyfuncitem.module is not None else {}
+        with captured_asserts(targets, namespace):
+            return (yield)
+
+    def _warn_once(self, problems: list[str]) -> None:
+        """A listed function that cannot be found captures nothing: say so once, not per item."""
+        for problem in problems:
+            if problem not in self._warned:
+                self._warned.add(problem)
+                warnings.warn(f"accel_capture_functions: {problem}", pytest.PytestConfigWarning, stacklevel=1)
