@@ -18,6 +18,7 @@ SCRIPTS = (
     "bench_compare_cost.py",
     "bench_gpu_timing.py",
     "bench_gate.py",
+    "bench_adoption_cost.py",
 )
 
 

@@ -288,9 +288,11 @@ class SessionCollector:
             terminalreporter.write_line("ERROR: " + message, red=True)
         if hasattr(config, "workerinput"):
             return
+        state, end = self.state, self.end
+        if not state.records and not state.lost_items and (end is None or not end.notes):
+            return  # no accel test ran: nothing to show, and the summary's modules stay unloaded
         from pytest_accel.summary.session_section import write_accel_sections
 
-        state, end = self.state, self.end
         write_accel_sections(
             terminalreporter,
             config,

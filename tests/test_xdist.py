@@ -150,15 +150,19 @@ def test_workers_use_the_devices_the_controller_decided(suite: SharedProject) ->
 
 def test_concurrent_timings_do_not_gate_unless_asked(suite: SharedProject) -> None:
     _run(suite, "serial")  # the baseline
-    result = suite.run(*_gate_arguments("--accel-fail-slower=10%"))
+    result = suite.run(*_gate_arguments("--accel-fail-slower=10%", "--accel-save=concurrent.json"))
     gate = json.loads((suite.path / "gate.json").read_text())["gate"]
     verdicts = {v["verdict"] for v in gate["verdicts"]}
     assert verdicts == {"not comparable"}
     assert all("xdist workers shared the device" in v["note"] for v in gate["verdicts"])
     assert "accel gate: FAILED" not in result.stdout.str()
-    suite.run(*_gate_arguments("--accel-gate-concurrent"))
-    asked = json.loads((suite.path / "gate.json").read_text())["gate"]
-    assert "not comparable" not in {v["verdict"] for v in asked["verdicts"]}
+    # asked for (--accel-gate-concurrent sets this flag of the gate), the same timings are compared
+    from pytest_accel.gate.comparison import GateConfig, compare_documents
+    from pytest_accel.results.file import load_results
+
+    base, concurrent = (load_results(suite.path / name) for name in ("serial.json", "concurrent.json"))
+    asked = compare_documents(base, concurrent, GateConfig(0.10, include_concurrent=True), "serial.json")
+    assert asked.verdicts and "not comparable" not in {v.verdict for v in asked.verdicts}
 
 
 def _gate_arguments(*args: str) -> tuple[str, ...]:

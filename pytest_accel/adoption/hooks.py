@@ -44,6 +44,18 @@ class AdoptionHooks:
         with captured_asserts(targets, namespace):
             return (yield)
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """Under each_test_on_every_device, a failure about where data lives is named for what it is."""
+        report = yield
+        if call.excinfo is not None and report.failed:
+            from pytest_accel.adoption.default_device import portability_note
+
+            note = portability_note(item, call.excinfo.value)
+            if note is not None:
+                report.sections.append(("accel device portability", note))
+        return report
+
     def _warn_once(self, problems: list[str]) -> None:
         """A listed function that cannot be found captures nothing: say so once, not per item."""
         for problem in problems:

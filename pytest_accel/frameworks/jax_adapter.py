@@ -148,6 +148,10 @@ class JaxAdapter:
     def made_current(self, native: Any) -> AbstractContextManager[Any]:
         return nothing_made_current(native)
 
+    def default_device(self, native: Any) -> AbstractContextManager[Any]:
+        """Arrays a test makes without naming a device (``jnp.ones``) land on ``native``."""
+        return jax.default_device(native)
+
     def sync(self, native: Any, value: Any = None) -> None:
         if value is not None:
             jax.block_until_ready(value)

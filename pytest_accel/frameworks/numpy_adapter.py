@@ -67,6 +67,9 @@ class NumpyAdapter:
     def made_current(self, native: Any) -> AbstractContextManager[Any]:
         return nothing_made_current(native)
 
+    def default_device(self, native: Any) -> AbstractContextManager[Any]:
+        return nothing_made_current(native)  # numpy has one device
+
     def sync(self, native: Any, value: Any = None) -> None:
         return None
 

@@ -191,6 +191,16 @@ class TorchAdapter:
             return torch.cuda.device(native)
         return contextlib.nullcontext()
 
+    def default_device(self, native: Any) -> contextlib.AbstractContextManager[Any]:
+        """Tensors a test makes without naming a device (``torch.randn``) land on ``native``; on CUDA
+        it is also the current device."""
+        if native.type == "cuda":
+            stack = contextlib.ExitStack()
+            stack.enter_context(torch.cuda.device(native))
+            stack.enter_context(native)
+            return stack
+        return native  # a torch.device is a context manager for the default device (torch >= 2.0)
+
     def sync(self, native: Any, value: Any = None) -> None:
         if native.type == "cuda":
             torch.cuda.synchronize(native)
