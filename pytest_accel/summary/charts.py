@@ -184,10 +184,8 @@ def speedup_spread(plt: Any, pairs: list[Timed], folder: Path) -> Path | None:
     grouped = {device: items for device, items in grouped.items() if items}
     if not grouped:
         return None
-    figure, axes = plt.subplots(figsize=(10, 1.5 + 0.9 * len(grouped)))
     ratios = [[ratio for _, ratio in items] for items in grouped.values()]
-    positions = list(range(1, len(grouped) + 1))
-    _horizontal_boxes(axes, ratios, positions)
+    figure, axes, positions = _box_figure(plt, ratios)
     for position, items in zip(positions, grouped.values(), strict=True):
         for (record, bench, _), ratio in (min(items, key=_second), max(items, key=_second)):
             name = shorten(f"{record.test.rsplit('::', 1)[-1]} {record.dtype} {bench.name}", 40)
@@ -201,6 +199,14 @@ def speedup_spread(plt: Any, pairs: list[Timed], folder: Path) -> Path | None:
     axes.set_xlabel("speedup against the reference device (reference median / device median)")
     axes.set_title(f"pytest-accel: speedup per device, {len(flat)} benchmarks (box: the middle half)")
     return _save(plt, figure, folder, "overview-speedup")
+
+
+def _box_figure(plt: Any, values: list[list[float]]) -> tuple[Any, Any, list[int]]:
+    """A figure with one lying box per group of values, a row each; its positions, for annotations."""
+    figure, axes = plt.subplots(figsize=(10, 1.5 + 0.9 * len(values)))
+    positions = list(range(1, len(values) + 1))
+    _horizontal_boxes(axes, values, positions)
+    return figure, axes, positions
 
 
 def _horizontal_boxes(axes: Any, values: list[list[float]], positions: list[int]) -> None:
@@ -270,10 +276,8 @@ def time_overview(plt: Any, records: list[ItemRecord], folder: Path) -> Path | N
                 grouped.setdefault(_where(record), []).append((bench.median, name))
     if not grouped:
         return None
-    figure, axes = plt.subplots(figsize=(10, 1.5 + 0.9 * len(grouped)))
     medians = [[value for value, _ in items] for items in grouped.values()]
-    positions = list(range(1, len(grouped) + 1))
-    _horizontal_boxes(axes, medians, positions)
+    figure, axes, positions = _box_figure(plt, medians)
     for position, items in zip(positions, grouped.values(), strict=True):
         value, name = max(items)
         label = f"slowest: {shorten(name, 40)}, {format_seconds(value)}"
