@@ -158,8 +158,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
-    lines = _state(config).registry.header_lines()
-    return [f"accel: {line}" for line in lines]
+    """The devices found (and the kinds asked for but absent), fitted to the terminal as the summary is."""
+    import shutil
+    import textwrap
+
+    width = shutil.get_terminal_size().columns  # $COLUMNS in CI, as pytest's own terminal width
+    lines = []
+    for line in _state(config).registry.header_lines():
+        indent = " " * (len(line) - len(line.lstrip()) + len("accel: ") + 2)
+        lines += textwrap.wrap(f"accel: {line}", width, subsequent_indent=indent, break_on_hyphens=False)
+    return lines
 
 
 @pytest.fixture
