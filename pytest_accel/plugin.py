@@ -149,7 +149,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if hasattr(config, "workerinput"):
         # An xdist worker cannot end the session with a usage error: it runs nothing and tells the
-        # controller, which fails the run with exit code 4 (see SummaryCollector).
+        # controller, which fails the run with exit code 4 (see SessionCollector).
         config.workeroutput["accel_absent"] = problems
         config.hook.pytest_deselected(items=list(items))
         items[:] = []
@@ -159,15 +159,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     """The devices found (and the kinds asked for but absent), fitted to the terminal as the summary is."""
-    import shutil
-    import textwrap
+    lines = [f"accel: {line}" for line in _state(config).registry.header_lines()]
+    if not lines:
+        return []  # no accel test: the summary's modules (and numpy) stay unloaded
+    from pytest_accel.summary.terminal import wrap_lines
 
-    width = shutil.get_terminal_size().columns  # $COLUMNS in CI, as pytest's own terminal width
-    lines = []
-    for line in _state(config).registry.header_lines():
-        indent = " " * (len(line) - len(line.lstrip()) + len("accel: ") + 2)
-        lines += textwrap.wrap(f"accel: {line}", width, subsequent_indent=indent, break_on_hyphens=False)
-    return lines
+    return wrap_lines(lines, config.get_terminal_writer().fullwidth)
 
 
 @pytest.fixture

@@ -52,6 +52,10 @@ def set_reps(repo: Path, reps: int) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+def make_project(tmp_path: Path) -> Path:
     """A committed project whose benchmark's cost is set by ``REPS`` in src/mylib.py."""
     root = tmp_path / "project"
     (root / "src").mkdir(parents=True)

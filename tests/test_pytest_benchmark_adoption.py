@@ -8,14 +8,13 @@ included); outside accel items the fixture is pytest-benchmark's own.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pytest_benchmark", reason="pytest-benchmark (the test extra) is not installed")
+
+from test_duet import FAST_PYTEST, duet, git, make_project, set_reps
 
 # The suite as its authors wrote it: pytest-benchmark tests, no accel_device anywhere.
 BENCHMARK_SUITE = """
@@ -80,58 +79,30 @@ def test_an_adopted_benchmark_suite_is_timed_per_device_and_plain_tests_keep_pyt
     assert not any("test_plain" in r["nodeid"] for r in document["results"])
 
 
-DUET_LIBRARY = """\
-import numpy as np
-
-REPS = {reps}
-
-
-def work(x):
-    for _ in range(REPS):
-        y = np.sort(x)
-    return y
-"""
-
 DUET_TEST = """\
 import mylib
 import numpy as np
 
 
-def test_work(benchmark):
+def test_it(benchmark):
     benchmark(mylib.work, np.random.default_rng(0).standard_normal(20000))
 """
 
 
-def _git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-
-
 def test_a_duet_of_an_adopted_benchmark_suite_catches_a_slowdown(tmp_path: Path) -> None:
-    root = tmp_path / "project"
-    (root / "src").mkdir(parents=True)
-    (root / "tests").mkdir()
-    (root / "src" / "mylib.py").write_text(DUET_LIBRARY.format(reps=4))
-    (root / "tests" / "test_work.py").write_text(DUET_TEST)
-    (root / "tests" / "conftest.py").write_text(ADOPTING_CONFTEST)
-    (root / "pytest.ini").write_text("[pytest]\naccel_framework = numpy\n")
-    (root / ".gitignore").write_text("__pycache__/\n")
-    _git(root, "init", "-q")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", ".")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "base")
-    (root / "src" / "mylib.py").write_text(DUET_LIBRARY.format(reps=12))  # 3x the work
-    environment = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "GITHUB_STEP_SUMMARY")}
+    """test_duet's project, its test written for pytest-benchmark and adopted by its conftest."""
+    repo = make_project(tmp_path)
+    (repo / "tests" / "test_mylib.py").write_text(DUET_TEST)
+    (repo / "tests" / "conftest.py").write_text(ADOPTING_CONFTEST)
+    (repo / "pytest.ini").write_text("[pytest]\naccel_framework = numpy\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "the benchmark suite, adopted")
+    set_reps(repo, 12)  # 3x the work of the committed 4
     report = tmp_path / "duet.json"
-    command = [sys.executable, "-m", "pytest_accel", "duet", "HEAD", "--rounds", "4", "--fail-slower=10%"]
-    command += ["--report", str(report), "--", "-q", "--accel-bench-budget=0.05"]
-    done = subprocess.run(
-        command,
-        cwd=root,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
+    done = duet(
+        repo, "HEAD", "--rounds", "4", "--fail-slower=10%", "--report", str(report), "--", *FAST_PYTEST
     )
     assert done.returncode == 1, done.stdout + done.stderr
     (verdict,) = json.loads(report.read_text())["gate"]["verdicts"]
     assert verdict["verdict"] == "slower" and verdict["ratio"] > 2
-    assert "test_work" in done.stdout
+    assert "test_it" in done.stdout

@@ -18,6 +18,9 @@ class AdoptionHooks:
     def __init__(self, state: SessionState) -> None:
         self.state = state
         self._warned: set[str] = set()
+        # Resolved targets by the packages loaded when they were resolved: an item's call looks them up
+        # again only once a new package among the listed ones has been imported (torch first needed).
+        self._resolved: dict[frozenset[str], tuple[list[Any], list[str]]] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
         """A listed capture function that is no dotted name is a typo: stop before the run."""
@@ -35,10 +38,9 @@ class AdoptionHooks:
         settings = self.state.settings
         if not settings.capture_asserts or pyfuncitem.stash.get(DEVICE_KEY, None) is None:
             return (yield)
-        from pytest_accel.adoption.capture import captured_asserts, unwrap
-        from pytest_accel.adoption.targets import resolve
+        from pytest_accel.adoption.capture import captured_asserts
 
-        targets, problems = resolve(DEFAULT_FUNCTIONS + settings.capture_functions, unwrap)
+        targets, problems = self._targets(DEFAULT_FUNCTIONS + settings.capture_functions)
         self._warn_once(problems)
         namespace = vars(pyfuncitem.module) if pyfuncitem.module is not None else {}
         with captured_asserts(targets, namespace):
@@ -55,6 +57,18 @@ class AdoptionHooks:
             if note is not None:
                 report.sections.append(("accel device portability", note))
         return report
+
+    def _targets(self, names: tuple[str, ...]) -> tuple[list[Any], list[str]]:
+        """The functions to wrap, resolved once per set of loaded packages, not once per item."""
+        import sys
+
+        from pytest_accel.adoption.capture import unwrap
+        from pytest_accel.adoption.targets import resolve
+
+        loaded = frozenset(name.split(".")[0] for name in names if name.split(".")[0] in sys.modules)
+        if loaded not in self._resolved:
+            self._resolved[loaded] = resolve(names, unwrap)
+        return self._resolved[loaded]
 
     def _warn_once(self, problems: list[str]) -> None:
         """A listed function that cannot be found captures nothing: say so once, not per item."""

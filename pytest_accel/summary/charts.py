@@ -17,7 +17,7 @@ from typing import Any
 
 from pytest_accel.results.records import ItemRecord
 from pytest_accel.summary.formatting import format_seconds, shorten
-from pytest_accel.summary.layout import speedup_interval
+from pytest_accel.summary.layout import median_speedup, speedup_interval
 from pytest_accel.timing.measure import BenchResult
 
 MAX_NAME = 80
@@ -168,10 +168,9 @@ def _by_device(pairs: list[Timed]) -> dict[str, list[Timed]]:
 
 
 def _median_ratio(pair: Timed) -> float:
-    """reference median / device median: thousands of intervals would take seconds, and a spread of
-    thousands of points needs none."""
+    """Thousands of intervals would take seconds, and a spread of thousands of points needs none."""
     _, bench, reference = pair
-    return reference.median / bench.median if bench.median > 0 else math.nan
+    return median_speedup(reference, bench)
 
 
 def speedup_spread(plt: Any, pairs: list[Timed], folder: Path) -> Path | None:

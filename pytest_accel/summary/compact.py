@@ -22,13 +22,20 @@ from pytest_accel.summary.formatting import shorten
 from pytest_accel.summary.layout import (
     common_prefix,
     count_rows,
+    median_speedup,
     oracle_failure_cell,
     reference_key,
     row_keys,
     speedup_cell,
     time_cell,
 )
-from pytest_accel.summary.terminal import device_lines, fit_table, shared_devices_line, wrap_lines
+from pytest_accel.summary.terminal import (
+    device_lines,
+    fault_lines,
+    fit_table,
+    shared_devices_line,
+    wrap_lines,
+)
 from pytest_accel.timing.measure import BenchResult
 
 FAILURES_SHOWN = 5  # failed items named; the rest are counted
@@ -119,7 +126,7 @@ def render_compact(records: list[ItemRecord], discovery_lines: list[str], width:
         worst_checks(devices, prefix, width),
         timing_rows(devices, prefix, width),
         shared_devices_line(records),
-        fault_lines(records),
+        fault_lines(records, shown=FAULTS_SHOWN),
     ):
         if block:
             lines += ["", *block]
@@ -263,9 +270,8 @@ def _badness(check: CheckResult) -> tuple[bool, float]:
 
 
 def _median_ratio(pair: tuple[ItemRecord, BenchResult, BenchResult]) -> float:
-    """Reference median / device median: cheap, to find the extremes (intervals are costly: 1 ms each)."""
     _, bench, reference = pair
-    return reference.median / bench.median if bench.median > 0 else math.nan
+    return median_speedup(reference, bench)
 
 
 def timing_rows(devices: list[Device], prefix: str, width: int) -> list[str]:
@@ -294,15 +300,3 @@ def _extremes(device: Device) -> list[Timed]:
         return []
     largest, smallest = max(timed, key=_median_ratio), min(timed, key=_median_ratio)
     return [largest] if len(timed) == 1 else [largest, smallest]
-
-
-def fault_lines(records: list[ItemRecord]) -> list[str]:
-    faults = [record.fault for record in records if record.fault]
-    if not faults:
-        return []
-    from pytest_accel.device.faults import fault_line
-
-    lines = ["device faults:", *(f"  {fault_line(fault)}" for fault in faults[:FAULTS_SHOWN])]
-    if len(faults) > FAULTS_SHOWN:
-        lines.append(f"  and {len(faults) - FAULTS_SHOWN} more (in the saved results and the reports)")
-    return lines

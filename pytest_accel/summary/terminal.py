@@ -113,12 +113,7 @@ def render_summary(
         else:
             lines.append("first-call times (compilation, caches): pytest -v")
     lines += shared_devices_line(records)
-    faults = [record.fault for record in records if record.fault]
-    if faults:
-        from pytest_accel.device.faults import fault_line
-
-        lines.append("device faults:")
-        lines.extend(f"  {fault_line(fault)}" for fault in faults)
+    lines += fault_lines(records)
     return "\n".join(wrap_lines(lines, width))
 
 
@@ -181,6 +176,19 @@ def fit_table(headers: list[str], rows: list[list[str]], width: int) -> str:
         if _widest(harder) <= width:
             text = harder
     return text
+
+
+def fault_lines(records: list[ItemRecord], shown: int | None = None) -> list[str]:
+    """The device faults of the run, a line each; past ``shown`` of them, how many more there are."""
+    faults = [record.fault for record in records if record.fault]
+    if not faults:
+        return []
+    from pytest_accel.device.faults import fault_line
+
+    lines = ["device faults:", *(f"  {fault_line(fault)}" for fault in faults[:shown])]
+    if shown is not None and len(faults) > shown:
+        lines.append(f"  and {len(faults) - shown} more (in the saved results and the reports)")
+    return lines
 
 
 def wrap_lines(lines: list[str], width: int) -> list[str]:
