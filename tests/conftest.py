@@ -48,6 +48,18 @@ def pin_sessions_to_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYTEST_ACCEL", raising=False)
 
 
+# What every session a test starts sees besides: an 80-column terminal wherever the suite runs (CI's is
+# wider; a test about another width sets COLUMNS itself), and no Hypothesis plugin, which no inner
+# session uses and which costs each one a second of imports. The user's own PYTEST_ADDOPTS is replaced.
+INNER_SESSION_ENVIRONMENT = {"COLUMNS": "80", "PYTEST_ADDOPTS": "-p no:hypothesispytest"}
+
+
+@pytest.fixture(autouse=True)
+def _inner_session_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in INNER_SESSION_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+
 @pytest.fixture(autouse=True)
 def _cpu_only_sessions(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if request.node.get_closest_marker("gpu") is None:

@@ -15,10 +15,16 @@ from pathlib import Path
 
 import pytest
 
-# What the sessions see: the CPU alone (as tests/conftest.py gives pytester's), no colour, no options
-# from the outer run's environment.
-CPU_ONLY = {"JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": "", "PY_COLORS": "0"}
-DROPPED = ("PYTEST_ADDOPTS", "PYTEST_ACCEL", "GITHUB_STEP_SUMMARY", "PYTEST_XDIST_WORKER")
+# What the sessions see: the CPU alone, 80 columns and no Hypothesis plugin (as tests/conftest.py gives
+# pytester's), no colour, and none of the outer run's accel options.
+CPU_ONLY = {
+    "JAX_PLATFORMS": "cpu",
+    "CUDA_VISIBLE_DEVICES": "",
+    "PY_COLORS": "0",
+    "COLUMNS": "80",
+    "PYTEST_ADDOPTS": "-p no:hypothesispytest",
+}
+DROPPED = ("PYTEST_ACCEL", "GITHUB_STEP_SUMMARY", "PYTEST_XDIST_WORKER")
 
 
 class SharedProject:

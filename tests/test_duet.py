@@ -77,8 +77,8 @@ def duet(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("PYTEST_ADDOPTS", "PYTEST_ACCEL", "GITHUB_STEP_SUMMARY")
-    }
+        if k not in ("PYTEST_ACCEL", "GITHUB_STEP_SUMMARY")
+    }  # PYTEST_ADDOPTS is the one tests/conftest.py sets for every inner session
     return subprocess.run(
         [sys.executable, "-m", "pytest_accel", "duet", *args],
         cwd=cwd,

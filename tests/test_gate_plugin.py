@@ -56,7 +56,6 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No run here may append to a real job summary or pick up a device spec from outside."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     monkeypatch.delenv("PYTEST_ACCEL", raising=False)
-    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.setenv("COLUMNS", "250")  # one row per benchmark; fitting: test_user_walkthrough_fixes
 
 

@@ -40,7 +40,6 @@ FAST = ("--accel-bench-budget=0.01", "--accel-gate-budget=0.02")
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No run here may append to a real job summary or take options from outside."""
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.delenv("COLUMNS", raising=False)
 
 
