@@ -4,14 +4,18 @@
 #   bash scripts/gpu-check.sh
 # Each stage has its own time limit, in seconds; they add up to 590 (the script refuses to start
 # otherwise), and the few commands between stages (mktemp, head, echo) take well under the 10 s left:
-#   setup 50 (install 20, entry point 2 x 5, versions 15, xdist check 5) | GPU tests 100 | examples 60 |
-#   gate 50 | GPU benchmarks 30 + 40 | the project's other tests 260
+#   setup 50 (install 20, entry point 2 x 5, versions 15, xdist check 5) | GPU tests 120 | examples 60 |
+#   gate 50 | GPU benchmarks 30 + 40 | the project's other tests 240
+# Issue 18 on the device: the GPU tests read peak memory from the CUDA allocator and JAX's memory_stats,
+# run index_add twice under torch.use_deterministic_algorithms, and count torch.compile recompilations;
+# the examples stage runs examples/test_{memory,determinism,recompiles}_example.py on every device; the
+# versions stage prints what torch.accelerator and JAX's platforms report (XPU, HPU, ROCm, METAL).
 # A test stage gets SIGINT 10 s before its limit (pytest still prints its summary) and SIGKILL at it:
 # the script ends within 10 minutes by construction.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-INSTALL_S=20 ENTRY_POINT_S=5 VERSIONS_S=15 XDIST_CHECK_S=5 GPU_TESTS_S=100 EXAMPLES_S=60 GATE_S=50
-BENCH_TIMING_S=30 BENCH_COMPARE_S=40 PROJECT_TESTS_S=260
+INSTALL_S=20 ENTRY_POINT_S=5 VERSIONS_S=15 XDIST_CHECK_S=5 GPU_TESTS_S=120 EXAMPLES_S=60 GATE_S=50
+BENCH_TIMING_S=30 BENCH_COMPARE_S=40 PROJECT_TESTS_S=240
 total=$((INSTALL_S + 2 * ENTRY_POINT_S + VERSIONS_S + XDIST_CHECK_S + GPU_TESTS_S + EXAMPLES_S + GATE_S \
   + BENCH_TIMING_S + BENCH_COMPARE_S + PROJECT_TESTS_S))
 if ((total > 590)); then echo "gpu-check: the stage limits add up to ${total} s, over 590"; exit 2; fi
@@ -47,6 +51,10 @@ for name in ("torch", "jax"):
     print(f"{name} {module.__version__}")
     if name == "torch" and module.cuda.is_available():
         print("  cuda:", [module.cuda.get_device_name(i) for i in range(module.cuda.device_count())])
+    if name == "torch":
+        accelerator = getattr(module, "accelerator", None)
+        current = accelerator.current_accelerator() if accelerator is not None else None
+        print("  torch.accelerator:", current, "hip:", getattr(module.version, "hip", None))
     if name == "jax":
         print("  devices:", module.devices())
 PY

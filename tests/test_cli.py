@@ -110,7 +110,7 @@ def test_merge_reads_version_1_files(tmp_path: Path) -> None:
     done = cli("merge", a, b, "-o", tmp_path / "all.json")
     assert done.returncode == 0, done.stderr
     merged = json.loads((tmp_path / "all.json").read_text())
-    assert merged["version"] == 2
+    assert merged["version"] == 3
     assert set(merged["machines"]) == {machine_id(MACHINE_A), machine_id(MACHINE_B)}
     assert [row["machine"] for row in merged["results"]] == [machine_id(MACHINE_A), machine_id(MACHINE_B)]
 

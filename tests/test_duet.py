@@ -75,9 +75,7 @@ def make_project(tmp_path: Path) -> Path:
 
 def duet(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("PYTEST_ACCEL", "GITHUB_STEP_SUMMARY")
+        k: v for k, v in os.environ.items() if k not in ("PYTEST_ACCEL", "GITHUB_STEP_SUMMARY")
     }  # PYTEST_ADDOPTS is the one tests/conftest.py sets for every inner session
     return subprocess.run(
         [sys.executable, "-m", "pytest_accel", "duet", *args],
@@ -114,10 +112,15 @@ def test_unchanged_code_passes_and_leaves_no_worktree(repo: Path, tmp_path: Path
     )
     assert done.returncode == 0, done.stdout + done.stderr
     gate = json.loads(report.read_text())["gate"]
-    assert gate["mode"] == "duet" and gate["rounds"] == 4 and gate["failed"] is False
+    assert gate["mode"] == "duet" and 2 <= gate["rounds"] <= 4 and gate["failed"] is False
     assert gate["baseline"].startswith("HEAD (")
     rounds_done = [line for line in done.stdout.splitlines() if line.startswith("duet: round ")]
-    assert [line.split()[2] for line in rounds_done] == ["1/4", "2/4", "3/4", "4/4"]
+    assert (
+        rounds_done[0].split()[2] == "1/4" and "1 test(s) bench and go on in short bursts" in rounds_done[0]
+    )
+    # The report says what the duet cost against a plain run of the same tests.
+    assert gate["seconds"] > gate["plain_run_seconds"] > 0
+    assert "a plain run of these tests about" in " ".join(done.stdout.split())
     assert len(worktrees(repo)) == 1
     assert git(repo, "status", "--porcelain") == ""
 
@@ -154,8 +157,11 @@ def test_too_few_rounds_exit_4(repo: Path) -> None:
 
 
 def test_failing_tests_exit_1_apart_from_the_verdict(repo: Path, tmp_path: Path) -> None:
+    runs = tmp_path / "runs.txt"
     with (repo / "tests" / "test_mylib.py").open("a") as stream:
-        stream.write("\n\ndef test_broken():\n    assert 1 + 1 == 3\n")
+        stream.write(
+            f"\n\ndef test_broken():\n    open({str(runs)!r}, 'a').write('run\\n')\n    assert 1 + 1 == 3\n"
+        )
     report = tmp_path / "r.json"
     done = duet(
         repo / "tests",
@@ -172,6 +178,8 @@ def test_failing_tests_exit_1_apart_from_the_verdict(repo: Path, tmp_path: Path)
     assert "TESTS FAILED on the new side" in done.stdout and "test_broken" in done.stdout
     assert "base side" not in done.stdout
     assert json.loads(report.read_text())["gate"]["failed"] is False
+    # A test that does not bench runs once (round 1, on the one side that has it), not in every round.
+    assert runs.read_text().splitlines() == ["run"]
     assert len(worktrees(repo)) == 1
 
 
@@ -210,7 +218,7 @@ def test_noisy(accel_device):
 """
 
 
-def test_tests_not_yet_shown_unchanged_get_more_rounds(repo: Path, tmp_path: Path) -> None:
+def test_tests_not_yet_decided_get_more_rounds(repo: Path, tmp_path: Path) -> None:
     (repo / "tests" / "test_noisy.py").write_text(NOISY_TEST)
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "a noisy test")
@@ -229,10 +237,91 @@ def test_tests_not_yet_shown_unchanged_get_more_rounds(repo: Path, tmp_path: Pat
         "tests/test_noisy.py",
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1 test(s) not yet shown unchanged: rounds 3-5" in done.stdout
+    assert "duet: round 2/5 done" in done.stdout and "1 test(s) not yet decided" in done.stdout
     gate = json.loads(report.read_text())["gate"]
-    assert gate["rounds"] == 5
+    assert gate["rounds"] == 5 and gate["budget_spent"] is False
     assert len(worktrees(repo)) == 1
+
+
+def test_a_spent_budget_stops_the_rounds_and_leaves_the_verdict_open(repo: Path, tmp_path: Path) -> None:
+    report = tmp_path / "r.json"
+    done = duet(
+        repo, "HEAD", "--budget", "0.01", "--fail-slower=10%", "--report", str(report), "--", *FAST_PYTEST
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    gate = json.loads(report.read_text())["gate"]
+    assert gate["budget_spent"] is True and gate["rounds"] == 1
+    (verdict,) = gate["verdicts"]
+    assert verdict["verdict"] == "inconclusive"
+    assert "--budget stopped the rounds" in " ".join(done.stdout.split())
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_a_budget_that_is_no_time_is_a_usage_error(repo: Path, value: str) -> None:
+    done = duet(repo, "HEAD", f"--budget={value}")
+    assert done.returncode == 4 and "--budget" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_looks_grow_and_end_at_the_last_round() -> None:
+    from pytest_accel.duet.rounds import look_rounds
+
+    assert look_rounds(8, 40) == [8, 12, 18, 27, 40]
+    assert look_rounds(4, 4) == [4]
+    assert look_rounds(2, 5) == [2, 3, 5]
+
+
+def test_bursts_fill_the_burst_time_on_the_slower_side_with_the_base_batch() -> None:
+    from pytest_accel.duet.rounds import BURST_S, MAX_BURST, Tally
+
+    tally = Tally()
+    fast = ["t", "numpy", "cpu", "float64", "fast"]
+    slow = ["t", "numpy", "cpu", "float64", "slow"]
+    base = {
+        "benches": [
+            {"key": fast, "batch": 20, "samples": [5e-5] * 9},
+            {"key": slow, "batch": 1, "samples": [1.0]},
+        ]
+    }
+    new = {
+        "benches": [
+            {"key": fast, "batch": 10, "samples": [1e-4] * 9},
+            {"key": slow, "batch": 1, "samples": [2.0]},
+        ]
+    }
+    tally.add("base", "t[numpy]", 0, base)
+    tally.add("new", "t[numpy]", 0, new)
+    plan = tally.bursts("t[numpy]")
+    assert plan["slow"] == [1, 1]  # one call per sample and per side: the first call is the sample
+    assert plan["fast"] == [20, min(MAX_BURST, round(BURST_S / (20 * 1e-4)))]
+    assert tally.paired_rounds(tuple(fast)) == [0]
+
+
+class _Clock:
+    """A timer that says every call took 1 ms."""
+
+    method = "fake"
+
+    def wait_for_inputs(self, args: object, kwargs: object) -> None:
+        pass
+
+    def time_batch(self, call, batch: int) -> float:
+        for _ in range(batch):
+            call()
+        return 1e-3 * batch
+
+
+def test_a_burst_takes_its_samples_and_returns_the_first_result() -> None:
+    from pytest_accel.duet.burst import Burst
+
+    calls = []
+    result, measured = Burst(batch=3, samples=4).burst(
+        lambda x: calls.append(x) or len(calls), (7,), {}, _Clock(), "b"
+    )
+    assert result == 1 and len(calls) == 1 + 3 * 4
+    assert measured.samples == [pytest.approx(1e-3)] * 4 and measured.stop_reason == "duet-burst"
+    calls.clear()
+    _, single = Burst(batch=1, samples=2).burst(lambda: calls.append(1), (), {}, _Clock(), "b")
+    assert len(calls) == 2 and len(single.samples) == 2  # the first call is the first sample
 
 
 def test_max_rounds_below_rounds_is_a_usage_error(repo: Path) -> None:

@@ -516,7 +516,7 @@ def test_compare_mode_samples_undecided_benches_within_the_gate_budget(gate: Gat
     result = gate.compare(4, *BUDGETS, "--accel-gate-noise=0", "--accel-save=new.json")
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     saved = json.loads((gate.pytester.path / "new.json").read_text())
-    assert saved["version"] == 2 and saved["options"]["compare"] == str(gate.baseline)
+    assert saved["version"] == 3 and saved["options"]["compare"] == str(gate.baseline)
     benches = {bench["name"]: bench for row in saved["results"] for bench in row["benches"]}
     assert set(benches) == {"sort", "drifting"}
     extra_budget = 0.2 - 0.05  # --accel-gate-budget minus the bench budget

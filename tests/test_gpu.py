@@ -340,3 +340,79 @@ def torch_cuda_count() -> int:
     import torch
 
     return torch.cuda.device_count()
+
+
+@needs_torch_cuda
+def test_cuda_memory_determinism_and_recompiles(pytester: pytest.Pytester) -> None:
+    """Issue 18 on a GPU: a 64 MiB allocation reads 64 MiB from the allocator (and the body's peak is
+    saved); index_add under torch.use_deterministic_algorithms gives the same bits twice; a function
+    torch.compile recompiles at every call is flagged, a stable one is not."""
+    pytester.makepyfile(
+        """
+        import itertools
+
+        import pytest
+        import torch
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_memory(accel_device):
+            accel_device.bench(lambda: torch.ones(16 * 2**20, device=accel_device.native).sum(), name="ones")
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"], deterministic=True)
+        def test_index_add(accel_device):
+            torch.use_deterministic_algorithms(True)
+            try:
+                values = accel_device.randn(100_000)
+                index = accel_device.randint(0, 64, (100_000,))
+                out = torch.zeros(64, device=values.device).index_add_(0, index, values)
+                accel_device.check(out, name="index_add")
+            finally:
+                torch.use_deterministic_algorithms(False)
+
+        @pytest.mark.accel(framework="torch", devices=["cuda"])
+        def test_compile(accel_device):
+            f = torch.compile(lambda a: a * 2, backend="eager", dynamic=False)
+            x = accel_device.randn(4096)
+            sizes = itertools.count(1)
+            accel_device.bench(lambda: f(x[: next(sizes)]), name="new_shape_each_call")
+            accel_device.bench(f, x, name="stable")
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cuda", "--accel-save=r.json", "--accel-bench-budget=0.05")
+    result.assert_outcomes(passed=3)
+    import json
+
+    document = json.loads((pytester.path / "r.json").read_text())
+    by_test = {r["nodeid"].split("[")[0].split("::")[1]: r for r in document["results"]}
+    bench = by_test["test_memory"]["benches"][0]
+    assert bench["memory_method"] == "torch.cuda"
+    assert abs(bench["peak_bytes"] - 64 * 2**20) <= 0.1 * 64 * 2**20, bench
+    assert by_test["test_memory"]["peak_bytes"] >= 64 * 2**20  # the body's own peak
+    assert by_test["test_index_add"]["deterministic"] is True
+    benches = {b["name"]: b for b in by_test["test_compile"]["benches"]}
+    assert benches["new_shape_each_call"]["recompiles"] > 0 and benches["stable"]["recompiles"] == 0
+    assert "peak mem" in result.stdout.str()
+    result.stdout.fnmatch_lines(["*bench 'new_shape_each_call' compiled*"])
+
+
+@needs_jax_cuda
+def test_jax_gpu_memory_is_read_from_memory_stats(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import jax.numpy as jnp
+        import pytest
+
+        @pytest.mark.accel(framework="jax", devices=["cuda"])
+        def test_memory(accel_device):
+            accel_device.bench(lambda: jnp.ones(32 * 2**20, dtype=jnp.float32).sum(), name="ones")
+        """
+    )
+    result = pytester.runpytest_subprocess("--accel=cuda", "--accel-save=r.json", "--accel-bench-budget=0.05")
+    result.assert_outcomes(passed=1)
+    import json
+
+    (record,) = json.loads((pytester.path / "r.json").read_text())["results"]
+    bench = record["benches"][0]
+    assert bench["memory_method"] == "jax memory_stats"
+    # a new peak (128 MiB) is measured; were it below an earlier peak, "not measured" with that reason
+    assert bench["peak_bytes"] is None or bench["peak_bytes"] >= 100 * 2**20, bench

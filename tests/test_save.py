@@ -34,7 +34,7 @@ def test_saved_file_has_samples_statistics_and_fingerprint(pytester: pytest.Pyte
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["accel: results of 2 items saved to *results.json"])
     document = _strict_load(pytester.path / "results.json")
-    assert document["format"] == "pytest-accel-results" and document["version"] == 2
+    assert document["format"] == "pytest-accel-results" and document["version"] == 3
     (machine_id,) = document["machines"]
     assert all(result["machine"] == machine_id for result in document["results"])
     machine = document["machines"][machine_id]

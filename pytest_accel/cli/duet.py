@@ -13,8 +13,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,11 @@ from pytest_accel.cli.compare_cmd import check_report_paths, exit_code, publish
 from pytest_accel.duet.driver import Side
 
 MIN_ROUNDS = 2
+DEFAULT_ROUNDS = 8  # rounds before the first look at the verdicts
+DEFAULT_MAX_ROUNDS = 40
 TAIL_LINES = 30
 FAILURE_TAIL_LINES = 15
 STOPPING_CODES = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
-
-
-@dataclass
-class Tally:
-    """What the rounds produced: each side's saved documents, and the runs whose tests failed."""
-
-    documents: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {"base": [], "new": []})
-    failed_runs: dict[str, list[tuple[int, Path]]] = field(default_factory=lambda: {"base": [], "new": []})
 
 
 # -- git ------------------------------------------------------------------------------------------------
@@ -93,22 +88,6 @@ def _quoted(lines: list[str]) -> str:
     return "\n".join(f"  | {line}" for line in lines)
 
 
-def _needing_more_rounds(workers: dict[str, Any], rounds: int, config: Any) -> set[str]:
-    """Nodeids of the benchmarks whose verdict after ``rounds`` rounds is neither unchanged nor faster."""
-    from pytest_accel.duet import driver
-    from pytest_accel.gate import stats
-    from pytest_accel.gate.baseline import bench_runs
-    from pytest_accel.gate.comparison import compare_rounds
-
-    for worker in workers.values():
-        driver.save_rounds(worker)
-    documents = {name: driver.round_documents(worker, rounds) for name, worker in workers.items()}
-    gate = compare_rounds(documents["base"], documents["new"], config, label="so far")
-    open_keys = {v.key for v in gate.verdicts if v.verdict in (stats.SLOWER, stats.INCONCLUSIVE)}
-    runs = bench_runs(documents["new"][-1]) if documents["new"] else {}
-    return {runs[key].nodeid for key in open_keys if key in runs}
-
-
 def _failure_excerpt(log: Path) -> str:
     """pytest's short test summary (which tests failed and why) when there is one, else the output's end."""
     lines = log.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
@@ -118,22 +97,88 @@ def _failure_excerpt(log: Path) -> str:
     return _quoted(lines[starts[-1] : starts[-1] + TAIL_LINES])
 
 
-def play_lockstep(
-    sides: dict[str, Side], rounds: int, max_rounds: int, pytest_args: list[str], config: Any
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Both sides as long-lived pytest sides, alternated item by item; returns each side's round
-    documents and the lines that report failing tests (empty when every test passed).
+@dataclass
+class Played:
+    """What the rounds produced: each side's round documents, failure lines, and what they cost."""
 
-    After ``rounds`` rounds, the benchmarks not yet shown unchanged or faster get more rounds, up to
-    ``max_rounds``: undecided ones may still be decided, and a regression is confirmed on more data.
-    """
+    base_documents: list[dict[str, Any]]
+    new_documents: list[dict[str, Any]]
+    failures: list[str]
+    rounds: int
+    looks: int
+    seconds: float
+    plain_run_s: float
+    budget_spent: bool = False
+
+
+def _play_rounds(
+    sides: dict[str, Side], rounds: int, max_rounds: int, config: Any, budget_s: float | None, started: float
+) -> tuple[int, int, float, bool]:
+    """Round 0 in full, then bursts of the tests that bench until each is decided, ``max_rounds`` are
+    played or ``budget_s`` is spent. Returns the rounds played, the looks, a plain run's item time
+    (the new side's round 0) and whether the budget stopped the rounds."""
+    from pytest_accel.duet import driver
+    from pytest_accel.duet.rounds import Tally, look_rounds
+    from pytest_accel.gate import stats
+
+    base, new = sides["base"], sides["new"]
+    common = [n for n in new.nodeids if n in set(base.nodeids)]
+    alone = [(base, n) for n in base.nodeids if n not in set(new.nodeids)]
+    alone += [(new, n) for n in new.nodeids if n not in set(base.nodeids)]
+    tally = Tally()
+    show = lambda line: print(line, flush=True)  # noqa: E731
+    played = driver.play_round(base, new, 0, common, None, alone)
+    for side, nodeid, answer, _ in played:
+        tally.add(side, nodeid, 0, answer)
+    plain_items_s = sum(seconds for side, _, _, seconds in played if side == "new")
+    benched = [n for n in common if any(tally.paired_rounds(k) for k in tally.tests.get(n, ()))]
+    looks = look_rounds(rounds, max_rounds)
+    alpha = stats.one_sided_alpha(len(tally.paired_keys())) / len(looks)
+    open_tests = set(benched)
+    show(
+        f"duet: round 1/{max_rounds} done ({time.perf_counter() - started:.1f} s); "
+        f"{len(benched)} test(s) bench and go on in short bursts"
+    )
+    played_rounds = 1
+    budget_spent = False
+    while open_tests and played_rounds < max_rounds:
+        if budget_s is not None and time.perf_counter() - started >= budget_s:
+            budget_spent = True
+            break
+        order = [n for n in benched if n in open_tests]
+        bursts = {n: tally.bursts(n) for n in order}
+        for side, nodeid, answer, _ in driver.play_round(base, new, played_rounds, order, bursts):
+            tally.add(side, nodeid, played_rounds, answer)
+        played_rounds += 1
+        if played_rounds in looks:
+            open_tests = tally.open_tests(open_tests, config.threshold, alpha, config.rule)
+            elapsed = time.perf_counter() - started
+            show(
+                f"duet: round {played_rounds}/{max_rounds} done ({elapsed:.1f} s); "
+                f"{len(open_tests)} test(s) not yet decided"
+            )
+    return played_rounds, len(looks), plain_items_s, budget_spent
+
+
+def play_lockstep(
+    sides: dict[str, Side],
+    rounds: int,
+    max_rounds: int,
+    pytest_args: list[str],
+    config: Any,
+    budget_s: float | None = None,
+) -> Played:
+    """Both sides as long-lived pytest processes, alternated item by item; returns each side's round
+    documents, the lines that report failing tests (none when every test passed), and the cost."""
     from pytest_accel.duet import driver
 
+    started = time.perf_counter()
     try:
         for worker in sides.values():
             driver.start(worker, pytest_args)
         for worker in sides.values():
             driver.wait_ready(worker)
+        startup_s = time.perf_counter() - started
         for name, worker in sides.items():
             if not worker.nodeids:
                 output = _quoted(driver.tail(worker.log).splitlines())
@@ -143,14 +188,9 @@ def play_lockstep(
                 )
         if not set(sides["base"].nodeids) & set(sides["new"].nodeids):
             raise UsageError("the two sides have no test in common: nothing to pair")
-        show = lambda line: print(line, flush=True)  # noqa: E731
-        driver.play(sides["base"], sides["new"], range(rounds), progress=show)
-        if max_rounds > rounds:
-            extend = _needing_more_rounds(sides, rounds, config)
-            if extend:
-                show(f"duet: {len(extend)} test(s) not yet shown unchanged: rounds {rounds + 1}-{max_rounds}")
-                driver.play(sides["base"], sides["new"], range(rounds, max_rounds), show, subset=extend)
-                rounds = max_rounds
+        played_rounds, looks, items_s, spent = _play_rounds(
+            sides, rounds, max_rounds, config, budget_s, started
+        )
     except driver.DuetError as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -174,10 +214,19 @@ def play_lockstep(
             )
             failures.append(_failure_excerpt(sides[name].log))
     try:
-        documents = [driver.round_documents(sides[name], rounds) for name in ("base", "new")]
+        documents = [driver.round_documents(sides[name], played_rounds) for name in ("base", "new")]
     except Exception as exc:  # a results file the worker should have written is missing or damaged
         raise UsageError(f"the duet's round results could not be read: {exc}") from None
-    return documents[0], documents[1], failures
+    return Played(
+        documents[0],
+        documents[1],
+        failures,
+        played_rounds,
+        looks,
+        time.perf_counter() - started,
+        startup_s + items_s,
+        spent,
+    )
 
 
 # -- the command ----------------------------------------------------------------------------------------
@@ -202,7 +251,7 @@ def _sides(
 
 def _max_rounds(value: int | None, rounds: int) -> int:
     if value is None:
-        return 2 * rounds
+        return max(rounds, DEFAULT_MAX_ROUNDS)
     if value < rounds:
         raise UsageError(f"--max-rounds={value} is below --rounds={rounds}")
     return value
@@ -232,6 +281,7 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
     """Play the rounds in a temporary worktree of BASE_REF, then judge: 0 ok, 1 slower or tests failing."""
     from pytest_accel.gate.comparison import GateConfig, compare_rounds
 
+    started = time.perf_counter()
     check_report_paths(args.report)
     rounds = _rounds(args.rounds)
     fail_slower = percent_option(args.fail_slower, "--fail-slower")
@@ -242,20 +292,27 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
         folder = Path(scratch)
         with base_worktree(root, sha, folder) as worktree:
             sides = _sides(args.base_ref, short, root, worktree, here.relative_to(root), folder)
+            max_rounds = _max_rounds(args.max_rounds, rounds)
             print(
-                f"duet: base = {sides['base'].title}, new = working tree; {rounds} rounds, the two sides "
-                "alternating test by test (ABBA)",
+                f"duet: base = {sides['base'].title}, new = working tree; the two sides alternating test by "
+                f"test (ABBA), round 1 in full, then short bursts of the tests that bench until each is "
+                f"decided (first look after {rounds} rounds, at most {max_rounds})",
                 flush=True,
             )
             config = GateConfig(fail_slower)
-            max_rounds = _max_rounds(args.max_rounds, rounds)
-            base_documents, new_documents, failure_lines = play_lockstep(
-                sides, rounds, max_rounds, pytest_args, config
-            )
+            played = play_lockstep(sides, rounds, max_rounds, pytest_args, config, _budget(args.budget))
     label = f"{args.base_ref} ({short})"
-    gate = compare_rounds(base_documents, new_documents, config, label)
-    last = new_documents[rounds - 1]  # the last round in which every test ran
+    gate = compare_rounds(played.base_documents, played.new_documents, config, label, looks=played.looks)
+    gate.seconds, gate.plain_run_s = time.perf_counter() - started, played.plain_run_s
+    gate.budget_spent = played.budget_spent
+    last = played.new_documents[0]  # round 0: every test ran in full
     written = publish(gate, args.report, last["results"], last["machines"])
-    for line in failure_lines:
+    for line in played.failures:
         print(line)
-    return exit_code(gate, written, tests_failed=any("TESTS FAILED" in line for line in failure_lines))
+    return exit_code(gate, written, tests_failed=any("TESTS FAILED" in line for line in played.failures))
+
+
+def _budget(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise UsageError(f"--budget={value}: give a positive number of seconds")
+    return value

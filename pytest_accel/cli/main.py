@@ -71,8 +71,8 @@ def _add_duet(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "duet",
         help="time the working tree against a git ref, in alternating rounds on this machine",
-        usage=f"{PROG} duet BASE_REF [--rounds N] [--max-rounds M] [--fail-slower PCT] [--report PATH] "
-        "[-- PYTEST_ARGS...]",
+        usage=f"{PROG} duet BASE_REF [--rounds N] [--max-rounds M] [--budget S] [--fail-slower PCT] "
+        "[--report PATH] [-- PYTEST_ARGS...]",
         description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
         "worktree) side by side, one pytest process per side, alternating test by test and round by "
         "round (ABBA), and pair the rounds: a machine's slow phase hits both sides alike. Arguments "
@@ -82,16 +82,24 @@ def _add_duet(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=20,
+        default=8,
         metavar="N",
-        help="rounds, at least 2 (default 20: more rounds, sharper verdicts)",
+        help="rounds before the verdicts are first looked at, at least 2 (default 8); round 1 runs every "
+        "test in full, later rounds only the tests that bench, in short bursts",
     )
     parser.add_argument(
         "--max-rounds",
         type=int,
         default=None,
         metavar="M",
-        help="tests not yet shown unchanged after N rounds get more rounds, up to M (default 2N)",
+        help="tests not yet decided get more rounds, up to M (default 40)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop the rounds after this much wall time; what is still open is inconclusive",
     )
     _add_gate_options(parser)
 
@@ -119,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_compare(commands)
     _add_duet(commands)
     _add_plot(commands)
+    from pytest_accel.cli.history_cmd import add_history_parser
+
+    add_history_parser(commands)
     return parser
 
 
@@ -152,6 +163,10 @@ def _runner(command: str) -> Callable[[argparse.Namespace, list[str]], int]:
         from pytest_accel.cli.compare_cmd import run_compare
 
         return lambda args, _: run_compare(args)
+    if command == "history":
+        from pytest_accel.cli.history_cmd import run_history
+
+        return lambda args, _: run_history(args)
     if command == "plot":
         from pytest_accel.cli.plot_cmd import run_plot
 

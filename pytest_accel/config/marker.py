@@ -13,8 +13,8 @@ from pytest_accel.frameworks import ALL_KINDS, KNOWN_FRAMEWORKS
 
 MARKER_HELP = (
     "accel(framework=None, devices=None, dtypes=None, rtol=None, atol=None, reference=None, "
-    "seed=None, bench_budget=None, tf32=False, oracle=None, fail_slower=None): run the test on each "
-    "selected device (fixture accel_device) and check parity with the reference device"
+    "seed=None, bench_budget=None, tf32=False, oracle=None, fail_slower=None, deterministic=None): run "
+    "the test on each selected device (fixture accel_device) and check parity with the reference device"
 )
 MARKER_KEYS = (
     "framework",
@@ -28,6 +28,7 @@ MARKER_KEYS = (
     "tf32",
     "oracle",
     "fail_slower",
+    "deterministic",
 )
 
 
@@ -46,6 +47,7 @@ class TestOptions:
     tf32: bool = False
     oracle: bool | None = None
     fail_slower: float | None = None  # this test's gate threshold as a fraction (marker: '10%')
+    deterministic: bool | None = None  # run the body twice on its device, checks bitwise equal
 
 
 def _as_tuple(value: Any) -> tuple[Any, ...]:
@@ -159,7 +161,7 @@ def read_marker(
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise AccelConfigError(f"{where}(seed={seed!r}): seed must be an integer")
     reference = kwargs.get("reference") or default_reference
-    for flag in ("tf32", "oracle"):
+    for flag in ("tf32", "oracle", "deterministic"):
         if kwargs.get(flag) is not None and not isinstance(kwargs[flag], bool):
             raise AccelConfigError(f"{where}({flag}={kwargs[flag]!r}): use True or False")
     return TestOptions(
@@ -174,4 +176,5 @@ def read_marker(
         tf32=bool(kwargs.get("tf32", False)),
         oracle=kwargs.get("oracle"),
         fail_slower=_optional_percent(kwargs.get("fail_slower"), f"{where}(fail_slower)"),
+        deterministic=kwargs.get("deterministic"),
     )

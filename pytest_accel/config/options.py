@@ -51,6 +51,12 @@ class Settings:
     summary_mode: str  # auto, full or compact: the accel section's table, or its screenful for big runs
     capture_asserts: bool
     capture_functions: tuple[str, ...]  # dotted names, beside the default ones (adoption/capture.py)
+    history_path: Path | None  # the history database a finished run is appended to (history/)
+    history_commit: str | None  # the commit and branch recorded with it (None: from the CI, or git)
+    history_branch: str | None
+    deterministic: bool  # run each accel test body twice on its device; checks must be bitwise equal
+    fail_memory: float | None  # the memory gate's threshold (gate/memory.py), a fraction
+    gate_recompiles: bool  # let benches that compiled during their timed calls gate on time too
 
 
 class Given(NamedTuple):
@@ -162,6 +168,18 @@ def _writable_report_paths(given: Given) -> tuple[Path, ...]:
     return paths
 
 
+def _usable_history(given: Given) -> Path:
+    """A history file that exists must be one (not damaged, not newer): fail before the work."""
+    from pytest_accel.history.store import HistoryError, check_database
+
+    path = _path(given)
+    try:
+        check_database(path)
+    except HistoryError as exc:
+        raise AccelConfigError(f"{given.what}={given.value}: {exc}") from None
+    return path
+
+
 def _summary_mode(text: str, what: str) -> str:
     """auto, full or compact; anything else is a typo that would silently give the default."""
     from pytest_accel.summary.terminal import SUMMARY_MODES
@@ -239,6 +257,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("accel_capture_functions", "capture_functions", lambda given: tuple(given.value), (),
             ini_type="args", help="more assert functions to capture, as dotted names where the tests "
             "look them up (mylib.testing.assert_close)"),
+    Setting("--accel-history=PATH", "history_path", _usable_history, None,
+            help="append this run (every bench, the machine, the commit and branch) to the SQLite history "
+            "database PATH, created if missing; python -m pytest_accel history check finds change points"),
+    Setting("--accel-history-commit=SHA", "history_commit", lambda given: given.value.strip() or None, None,
+            env="PYTEST_ACCEL_HISTORY_COMMIT",
+            help="the commit recorded in the history (default: $GITHUB_SHA, else git's HEAD)"),
+    Setting("--accel-history-branch=NAME", "history_branch", lambda given: given.value.strip() or None, None,
+            env="PYTEST_ACCEL_HISTORY_BRANCH",
+            help="the branch recorded in the history (default: the CI's, else git's; none when detached)"),
+    Setting("--accel-deterministic", "deterministic", _boolean, False,
+            help="run each accel test body a second time on its own device and fail checks whose bits "
+            "differ (the marker's deterministic= wins)"),
+    Setting("--accel-fail-memory=PCT", "fail_memory", _plain(parse_percent), None,
+            help="with --accel-compare: fail the run when a benchmark's peak memory grew by more than PCT "
+            "(e.g. 20%); memory is exact, so no statistics are involved"),
+    Setting("--accel-gate-recompiles", "gate_recompiles", _boolean, False,
+            help="let benchmarks that compiled during their timed calls gate on time too (their median "
+            "includes compilation)"),
 )
 # fmt: on
 

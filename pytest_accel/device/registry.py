@@ -12,7 +12,13 @@ from pytest_accel.device.spec import (
     parse_device_request,
     select_devices,
 )
-from pytest_accel.frameworks import FRAMEWORK_KINDS, FrameworkMissing, framework_notes, load_adapter
+from pytest_accel.frameworks import (
+    ANNOUNCED_KINDS,
+    FRAMEWORK_KINDS,
+    FrameworkMissing,
+    framework_notes,
+    load_adapter,
+)
 from pytest_accel.frameworks.discovery import DeviceInfo, Discovery
 
 
@@ -92,10 +98,13 @@ class DeviceRegistry:
             if not any(request.kind in FRAMEWORK_KINDS[f] for f in used)
         ]
 
-    def _asked_for(self, kind: str) -> bool:
-        """Whether the spec asks for this kind (`all` asks for all): only then is its absence said."""
+    def _asked_for(self, framework: str, kind: str) -> bool:
+        """Whether the spec asks for this kind (`all` asks for the usual ones: cuda, tpu, mps; xpu or
+        hpu only when named): only then is its absence said."""
         wanted = kind.partition(":")[0]
-        return self.spec.every_device or any(r.kind == wanted for r in self.spec.requests)
+        if self.spec.every_device:
+            return wanted in ANNOUNCED_KINDS.get(framework, ())
+        return any(r.kind == wanted for r in self.spec.requests)
 
     def header_lines(self) -> list[str]:
         """One line per framework in use: version, devices found, kinds missing and why."""
@@ -108,7 +117,7 @@ class DeviceRegistry:
             devices = ", ".join(f"{d.name} ({d.hardware})" for d in found.devices)
             lines.append(f"{framework} {found.version}: {devices}")
             for kind, reason in found.missing.items():
-                if self._asked_for(kind):
+                if self._asked_for(framework, kind):
                     lines.append(f"  {framework} {kind}: not available: {one_line(reason)}")
             lines.extend(f"  {note}" for note in framework_notes(framework, found))
         lines.extend(f"left out (skipped): {line}" for line in self.left_out)

@@ -48,6 +48,11 @@ def parse_device_request(text: str, *, what: str) -> DeviceRequest:
     kind, _, index_text = entry.partition(":")
     if kind == "gpu":
         raise AccelConfigError(f"{what}: device kind 'gpu' is spelled 'cuda' here (e.g. cuda, cuda:0)")
+    if kind in ("rocm", "hip"):
+        raise AccelConfigError(
+            f"{what}: AMD GPUs are the 'cuda' kind here, as in torch (e.g. cuda, cuda:0); the header says "
+            "ROCm where torch.version.hip or JAX's platform tells"
+        )
     if kind not in ALL_KINDS:
         raise AccelConfigError(
             f"{what}: unknown device kind {kind!r}; use one of {', '.join(ALL_KINDS)}, "

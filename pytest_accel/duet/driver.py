@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -133,26 +132,40 @@ def _pause(side: Side, paused: bool) -> None:
             os.kill(side.process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
 
 
-def run_item(side: Side, nodeid: str, round_number: int, upcoming: str | None = None) -> None:
-    """Run one item on one side; ``upcoming`` is the item this side runs next (its fixtures stay up)."""
+def run_item(
+    side: Side,
+    nodeid: str,
+    round_number: int,
+    upcoming: str | None = None,
+    burst: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run one item on one side; ``upcoming`` is the item this side runs next (its fixtures stay up),
+    ``burst`` its benches' short bursts ({name: [batch, samples]}; None: full measurements). Returns
+    the side's answer: whether the item failed, and each bench's key, batch and samples."""
     _pause(side, False)
-    _send(side, {"op": "run", "nodeid": nodeid, "round": round_number, "next": upcoming})
+    _send(side, {"op": "run", "nodeid": nodeid, "round": round_number, "next": upcoming, "burst": burst})
     answer = _receive(side)
     _pause(side, True)  # not on the way out of an exception: the side is then stopped for good
     if answer.get("failed"):
         side.failed_items.add(nodeid)
+    return answer
+
+
+def ask_to_quit(side: Side) -> None:
+    """Tell the side to save its rounds and exit (it may then take a second to finish its session)."""
+    _pause(side, False)
+    if side.process is not None and side.commands is not None and not side.commands.closed:
+        with contextlib.suppress(DuetError, OSError):
+            _send(side, {"op": "quit"})
+            side.commands.close()
 
 
 def stop(side: Side) -> int | None:
     """Ask the side to save its rounds and exit; a side that does not, or an interruption, kills it."""
-    _pause(side, False)
     if side.process is None:
         return None
     try:
-        if side.commands is not None:
-            with contextlib.suppress(DuetError, OSError):
-                _send(side, {"op": "quit"})
-                side.commands.close()
+        ask_to_quit(side)
         return side.process.wait(timeout=600)
     except BaseException:
         side.process.kill()
@@ -161,9 +174,12 @@ def stop(side: Side) -> int | None:
 
 
 def stop_all(sides: list[Side]) -> dict[str, int | None]:
-    """Every side continued first (none may stay SIGSTOPped), then each stopped; killed if need be."""
+    """Every side continued and asked to quit first (they finish their sessions at the same time, none
+    stays SIGSTOPped), then each waited for; killed if need be."""
     for side in sides:
         _pause(side, False)
+    for side in sides:
+        ask_to_quit(side)
     codes: dict[str, int | None] = {}
     try:
         for side in sides:
@@ -181,44 +197,32 @@ def pair_order(round_number: int, index: int) -> tuple[str, str]:
     return ("base", "new") if (round_number + index) % 2 == 0 else ("new", "base")
 
 
-def play(
+def play_round(
     base: Side,
     new: Side,
-    round_numbers: range,
-    progress: Callable[[str], None] = print,
-    subset: set[str] | None = None,
-) -> None:
-    """Run the given rounds over the items both sides have (or ``subset`` of them); items that only one
-    side has run on that side alone, in the first rounds only (nothing to pair them with)."""
-    common = [n for n in new.nodeids if n in set(base.nodeids) and (subset is None or n in subset)]
-    only = [] if subset is not None else [(base, n) for n in base.nodeids if n not in set(new.nodeids)]
-    only += [] if subset is not None else [(new, n) for n in new.nodeids if n not in set(base.nodeids)]
-    started = time.perf_counter()
-    schedule: list[tuple[Side, str, int]] = []
+    round_number: int,
+    common: list[str],
+    bursts: dict[str, dict[str, Any]] | None = None,
+    alone: list[tuple[Side, str]] = (),  # type: ignore[assignment]
+) -> list[tuple[str, str, dict[str, Any], float]]:
+    """One round over ``common`` items, the two sides back to back per item in ABBA order, then the
+    items only one side has (``alone``). Returns (side, nodeid, answer, seconds) for every item run."""
     sides = {"base": base, "new": new}
-    for round_number in round_numbers:
-        for index, nodeid in enumerate(common):
-            schedule.extend((sides[name], nodeid, round_number) for name in pair_order(round_number, index))
-        schedule.extend((side, nodeid, round_number) for side, nodeid in only)
-    last = round_numbers[-1] + 1 if round_numbers else 0
-    for position, (side, nodeid, round_number) in enumerate(schedule):
-        upcoming = next((n for s, n, _ in schedule[position + 1 :] if s is side), None)
+    schedule = [
+        (sides[name], nodeid)
+        for index, nodeid in enumerate(common)
+        for name in pair_order(round_number, index)
+    ]
+    schedule.extend(alone)
+    played = []
+    for position, (side, nodeid) in enumerate(schedule):
+        upcoming = next((n for s, n in schedule[position + 1 :] if s is side), None)
+        burst = (bursts or {}).get(nodeid)
+        started = time.perf_counter()
         # The same item again next: tear it down fully in between (pytest sets an item up once).
-        run_item(side, nodeid, round_number, upcoming if upcoming != nodeid else None)
-        last_of_round = position + 1 == len(schedule) or schedule[position + 1][2] != round_number
-        if last_of_round:
-            elapsed = time.perf_counter() - started
-            progress(f"duet: round {round_number + 1}/{last} done ({elapsed:.1f} s)")
-
-
-def save_rounds(side: Side) -> None:
-    """Have the side write its round files so far (it goes on running afterwards)."""
-    _pause(side, False)
-    _send(side, {"op": "save"})
-    answer = _receive(side)
-    _pause(side, True)
-    if answer.get("op") != "saved":
-        raise DuetError(f"the {side.name} side did not save its rounds:\n{tail(side.log)}")
+        answer = run_item(side, nodeid, round_number, upcoming if upcoming != nodeid else None, burst)
+        played.append((side.name, nodeid, answer, time.perf_counter() - started))
+    return played
 
 
 def round_documents(side: Side, rounds: int) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from pytest_accel.duet import burst
 from pytest_accel.session.state import DEVICE_KEY, RECORD_KEY, SessionState
 
 ENV_FDS = "PYTEST_ACCEL_DUET_FDS"  # "command_fd,answer_fd"
@@ -68,11 +69,18 @@ class DuetWorker:
                 if key in item.stash:
                     del item.stash[key]
             upcoming = items.get(command.get("next") or "")
-            item.config.hook.pytest_runtest_protocol(item=item, nextitem=upcoming)
+            plan = command.get("burst")
+            self.state.duet_burst = burst.lookup(plan) if isinstance(plan, dict) else None
+            try:
+                item.config.hook.pytest_runtest_protocol(item=item, nextitem=upcoming)
+            finally:
+                self.state.duet_burst = None
+            benches = []
             for record in self.state.records[before:]:
                 record[ROUND_KEY] = command["round"]
+                benches.extend(_bench_answer(record))
             rounds.add(command["round"])
-            self._send({"op": "done", "failed": session.testsfailed > failed_before})
+            self._send({"op": "done", "failed": session.testsfailed > failed_before, "benches": benches})
             # -x or --maxfail: the driver decides when to stop; every round must be played to be paired
             session.shouldfail = session.shouldstop = False
         self._save_rounds(sorted(rounds))
@@ -85,3 +93,16 @@ class DuetWorker:
             records = [r for r in self.state.records if r.get(ROUND_KEY) == number]
             document = build_document(records, {"duet_round": number})
             save_atomically(self.out / f"round-{number}.json", document)
+
+
+def _bench_answer(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the driver needs of each bench at once: its key, batch and samples (the rest is saved)."""
+    return [
+        {
+            "key": [record["test"], record["framework"], record["device"], record["dtype"], bench["name"]],
+            "batch": bench.get("calls_per_sample", 1),
+            "fail_slower": record.get("fail_slower"),
+            "samples": bench.get("samples", []),
+        }
+        for bench in record.get("benches", [])
+    ]

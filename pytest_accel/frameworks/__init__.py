@@ -13,11 +13,17 @@ if TYPE_CHECKING:
 KNOWN_FRAMEWORKS: tuple[str, ...] = ("torch", "jax", "numpy")
 # The device kinds each framework can have at all; a kind outside this set never applies to its tests.
 FRAMEWORK_KINDS: dict[str, tuple[str, ...]] = {
+    "torch": ("cpu", "cuda", "mps", "xpu", "hpu"),  # cuda includes ROCm (torch.version.hip tells)
+    "jax": ("cpu", "cuda", "tpu", "mps"),  # JAX's gpu/cuda/rocm platforms are cuda, METAL is mps
+    "numpy": ("cpu",),
+}
+ALL_KINDS: tuple[str, ...] = ("cpu", "cuda", "mps", "tpu", "xpu", "hpu")
+# Kinds whose absence `--accel=all` says in the header; the rarer ones only when named in --accel.
+ANNOUNCED_KINDS: dict[str, tuple[str, ...]] = {
     "torch": ("cpu", "cuda", "mps"),
     "jax": ("cpu", "cuda", "tpu"),
     "numpy": ("cpu",),
 }
-ALL_KINDS: tuple[str, ...] = ("cpu", "cuda", "mps", "tpu")
 
 
 class FrameworkMissing(RuntimeError):

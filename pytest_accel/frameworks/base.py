@@ -14,7 +14,7 @@ from pytest_accel.dtypes.float_formats import FORMATS, HOST_AS_FLOAT32
 from pytest_accel.dtypes.names import DTYPE_NAMES
 from pytest_accel.frameworks.discovery import DeviceInfo, Discovery
 
-__all__ = ["DTYPE_NAMES", "Adapter", "BatchTimer", "DeviceInfo", "Discovery"]
+__all__ = ["DTYPE_NAMES", "Adapter", "BatchTimer", "DeviceInfo", "Discovery", "MemoryMeter"]
 
 
 class BatchTimer(Protocol):
@@ -26,6 +26,23 @@ class BatchTimer(Protocol):
         """Wait until the arguments are on the device (transfers queued before ``bench`` are not timed)."""
 
     def time_batch(self, call: Callable[[], Any], n: int) -> float: ...
+
+
+class MemoryMeter(Protocol):
+    """A device's memory counters, as ``timing.memory`` reads them around one call or one test body.
+
+    ``resets``: whether ``reset_peak`` really restarts the peak (JAX's peak is the process's, for good);
+    ``per_item``: cheap enough to watch a whole test body (tracemalloc slows every allocation: it is not).
+    """
+
+    method: str
+    resets: bool
+    per_item: bool
+
+    def tracing(self) -> AbstractContextManager[Any]: ...
+    def in_use(self) -> int: ...
+    def reset_peak(self) -> int: ...  # the peak before the reset
+    def peak(self) -> int: ...
 
 
 class Adapter(Protocol):
@@ -49,6 +66,7 @@ class Adapter(Protocol):
     def fault_kind(self, exc: BaseException, native: Any) -> str | None: ...
     def release_memory(self, native: Any) -> None: ...
     def memory_note(self, native: Any) -> str: ...
+    def memory_meter(self, native: Any) -> MemoryMeter | str: ...  # a str: why memory is not measured
 
 
 def host_fault_kind(exc: BaseException) -> str | None:
@@ -136,6 +154,50 @@ class SyncingTimer:
             call()
         self._sync()
         return time.perf_counter() - start
+
+
+class TracemallocMeter:
+    """The host's Python allocations, numpy's array buffers among them (numpy reports them to
+    tracemalloc). Tracing slows every allocation, so it runs around the one call measured, never around
+    timed calls or whole test bodies."""
+
+    method = "tracemalloc"
+    resets = True
+    per_item = False
+
+    def tracing(self) -> AbstractContextManager[Any]:
+        import contextlib
+        import tracemalloc
+
+        @contextlib.contextmanager
+        def traced() -> Any:
+            started = not tracemalloc.is_tracing()
+            if started:
+                tracemalloc.start()
+            try:
+                yield
+            finally:
+                if started:
+                    tracemalloc.stop()
+
+        return traced()
+
+    def in_use(self) -> int:
+        import tracemalloc
+
+        return tracemalloc.get_traced_memory()[0]
+
+    def reset_peak(self) -> int:
+        import tracemalloc
+
+        before = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        return before
+
+    def peak(self) -> int:
+        import tracemalloc
+
+        return tracemalloc.get_traced_memory()[1]
 
 
 def round_host(values: np.ndarray, dtype_name: str) -> np.ndarray:

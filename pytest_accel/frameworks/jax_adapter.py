@@ -1,4 +1,5 @@
-"""JAX: CPU devices, GPUs (kind ``cuda``) and TPUs; work is timed by waiting for its results."""
+"""JAX: CPU devices, GPUs (kind ``cuda``, ROCm's too), TPUs and Apple's METAL plugin (kind ``mps``); work
+is timed by waiting for its results."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from pytest_accel.frameworks.accelerators import jax_hardware_name
 from pytest_accel.frameworks.base import (
     DTYPE_NAMES,
     BatchTimer,
     DeviceInfo,
     Discovery,
+    MemoryMeter,
     gib,
     host_cpu_label,
     host_fault_kind,
@@ -25,7 +28,7 @@ from pytest_accel.frameworks.base import (
     release_host_memory,
 )
 
-_PLATFORM_OF_KIND = {"cpu": "cpu", "cuda": "gpu", "tpu": "tpu"}
+_PLATFORM_OF_KIND = {"cpu": "cpu", "cuda": "gpu", "tpu": "tpu", "mps": "METAL"}
 _NEEDS_X64 = ("float64", "complex128", "int64")
 
 
@@ -60,7 +63,8 @@ def add_local_devices(
         except Exception as exc:
             found.missing[f"{kind}:{index}"] = f"{kind}:{index} failed its probe: {exc}"
             continue
-        hardware = host_cpu_label() if kind == "cpu" else str(device.device_kind)
+        version = str(getattr(getattr(device, "client", None), "platform_version", ""))
+        hardware = host_cpu_label() if kind == "cpu" else jax_hardware_name(str(device.device_kind), version)
         found.devices.append(DeviceInfo("jax", kind, index, hardware))
     if not found.of_kind(kind) and kind not in found.missing:
         found.missing[kind] = f"no working jax {_PLATFORM_OF_KIND[kind]} device"
@@ -92,6 +96,46 @@ class JaxWaitTimer:
                 outputs = call()
         _wait_for_arrays(outputs)
         return time.perf_counter() - start
+
+
+class JaxMemoryMeter:
+    """``Device.memory_stats()``: bytes in use and their peak. The peak is the process's and cannot be
+    reset, so a call's own peak is known only when it sets a new one (``timing.memory`` says so)."""
+
+    method = "jax memory_stats"
+    resets = False
+    per_item = True
+
+    def __init__(self, device: Any) -> None:
+        self._device = device
+
+    def tracing(self) -> AbstractContextManager[Any]:
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def _stats(self) -> dict[str, Any]:
+        return self._device.memory_stats() or {}
+
+    def in_use(self) -> int:
+        return int(self._stats().get("bytes_in_use", 0))
+
+    def reset_peak(self) -> int:
+        return self.peak()
+
+    def peak(self) -> int:
+        return int(self._stats()["peak_bytes_in_use"])
+
+
+def jax_memory_meter(device: Any) -> MemoryMeter | str:
+    """The device's meter where ``memory_stats()`` gives a peak, else why not (JAX's CPU gives none)."""
+    try:
+        stats = device.memory_stats()
+    except Exception as exc:  # a plugin without the call
+        return f"jax's {device.platform} device has no memory_stats() ({type(exc).__name__})"
+    if not stats or "peak_bytes_in_use" not in stats:
+        return f"jax's {device.platform} device gives no peak_bytes_in_use in memory_stats()"
+    return JaxMemoryMeter(device)
 
 
 class JaxAdapter:
@@ -178,6 +222,9 @@ class JaxAdapter:
 
     def release_memory(self, native: Any) -> None:
         release_host_memory()
+
+    def memory_meter(self, native: Any) -> MemoryMeter | str:
+        return jax_memory_meter(native)
 
     def memory_note(self, native: Any) -> str:
         stats = getattr(native, "memory_stats", lambda: None)()

@@ -14,6 +14,8 @@ from pytest_accel.frameworks.base import (
     DeviceInfo,
     Discovery,
     HostClockTimer,
+    MemoryMeter,
+    TracemallocMeter,
     host_cpu_label,
     host_fault_kind,
     host_float32,
@@ -84,6 +86,9 @@ class NumpyAdapter:
 
     def memory_note(self, native: Any) -> str:
         return ""
+
+    def memory_meter(self, native: Any) -> MemoryMeter | str:
+        return TracemallocMeter()  # numpy reports its buffers to tracemalloc
 
 
 ADAPTER = NumpyAdapter()

@@ -1,4 +1,5 @@
-"""PyTorch: CPU, each CUDA device, and Apple's MPS; CUDA work is timed with CUDA events."""
+"""PyTorch: CPU, each CUDA (or ROCm) device, Apple's MPS, and what ``torch.accelerator`` finds (XPU, HPU,
+an out-of-tree backend); CUDA work is timed with CUDA events."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from pytest_accel.frameworks.accelerators import (
+    torch_accelerator_count,
+    torch_hardware_name,
+    torch_kinds_to_discover,
+)
 from pytest_accel.frameworks.base import (
     DTYPE_NAMES,
     BatchTimer,
     DeviceInfo,
     Discovery,
     HostClockTimer,
+    MemoryMeter,
     SyncingTimer,
     gib,
     host_cpu_label,
@@ -25,6 +32,8 @@ from pytest_accel.frameworks.base import (
 from pytest_accel.frameworks.cuda_errors import RETEST, classify_accelerator_error, error_code
 
 _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
+_PEAK_CALLS = ("memory_allocated", "max_memory_allocated", "reset_peak_memory_stats")
+TORCH_INDEXED = ("xpu", "hpu")  # kinds made current through torch.accelerator.device_index
 
 
 def _probe(device: torch.device) -> None:
@@ -94,6 +103,65 @@ class CudaEventTimer:
             return start.elapsed_time(end) / 1000.0
 
 
+def _discover_accelerator(found: Discovery, kind: str) -> None:
+    """The devices of ``kind`` that torch.accelerator sees and that pass the probe, or why none."""
+    count, reason = torch_accelerator_count(torch, kind)
+    for index in range(count):
+        try:
+            _probe(torch.device(kind, index))
+        except Exception as exc:
+            found.missing[f"{kind}:{index}"] = f"{kind}:{index} failed its probe: {exc}"
+            continue
+        found.devices.append(DeviceInfo("torch", kind, index, torch_hardware_name(torch, kind, index)))
+    if not found.of_kind(kind):
+        found.missing[kind] = reason or "; ".join(found.missing.values()) or f"no {kind} device works"
+
+
+class TorchMemoryMeter:
+    """The device allocator's counters: torch.cuda's, torch.xpu's, or torch.accelerator's."""
+
+    resets = True
+    per_item = True
+
+    def __init__(self, native: Any, module: Any, method: str) -> None:
+        self._native = native
+        self._module = module
+        self.method = method
+
+    def tracing(self) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def in_use(self) -> int:
+        return int(self._module.memory_allocated(self._native))
+
+    def reset_peak(self) -> int:
+        before = int(self._module.max_memory_allocated(self._native))
+        self._module.reset_peak_memory_stats(self._native)
+        return before
+
+    def peak(self) -> int:
+        return int(self._module.max_memory_allocated(self._native))
+
+
+def torch_memory_meter(native: Any) -> MemoryMeter | str:
+    """The meter of a torch device, or why its memory cannot be measured."""
+    if native.type == "cpu":
+        return "torch does not count its CPU allocations"
+    candidates = [(getattr(torch, native.type, None), f"torch.{native.type}")]
+    candidates.append((getattr(torch, "accelerator", None), "torch.accelerator"))
+    for module, method in candidates:
+        if module is None or not all(hasattr(module, name) for name in _PEAK_CALLS):
+            continue
+        meter = TorchMemoryMeter(native, module, method)
+        try:
+            meter.in_use()
+            meter.peak()
+        except Exception:  # e.g. torch.accelerator's counters on a backend without peak statistics
+            continue
+        return meter
+    return f"torch {torch.__version__} has no peak memory statistics for {native.type}"
+
+
 class TorchAdapter:
     name = "torch"
 
@@ -105,7 +173,7 @@ class TorchAdapter:
             for index in range(torch.cuda.device_count()):
                 try:
                     _probe(torch.device("cuda", index))
-                    hardware = torch.cuda.get_device_name(index)
+                    hardware = torch_hardware_name(torch, "cuda", index)
                 except Exception as exc:
                     found.missing[f"cuda:{index}"] = f"cuda:{index} failed its probe: {exc}"
                     continue
@@ -123,6 +191,8 @@ class TorchAdapter:
                 found.missing["mps"] = f"mps failed its probe: {exc}"
         else:
             found.missing["mps"] = "no Apple MPS device (torch.backends.mps.is_available() is False)"
+        for kind in torch_kinds_to_discover(torch):
+            _discover_accelerator(found, kind)
         return found
 
     def dtype(self, name: str) -> Any:
@@ -189,6 +259,8 @@ class TorchAdapter:
         torch.cuda.synchronize() in the test then mean it), the previous one restored afterwards."""
         if native.type == "cuda":
             return torch.cuda.device(native)
+        if native.type in TORCH_INDEXED and hasattr(getattr(torch, "accelerator", None), "device_index"):
+            return torch.accelerator.device_index(native.index)
         return contextlib.nullcontext()
 
     def default_device(self, native: Any) -> contextlib.AbstractContextManager[Any]:
@@ -206,6 +278,8 @@ class TorchAdapter:
             torch.cuda.synchronize(native)
         elif native.type == "mps":
             torch.mps.synchronize()
+        elif native.type != "cpu" and hasattr(getattr(torch, "accelerator", None), "synchronize"):
+            torch.accelerator.synchronize(native)
 
     def timer(self, native: Any) -> BatchTimer:
         if native.type == "cuda":
@@ -229,6 +303,9 @@ class TorchAdapter:
         release_host_memory()
         if native.type == "cuda":
             torch.cuda.empty_cache()
+
+    def memory_meter(self, native: Any) -> MemoryMeter | str:
+        return torch_memory_meter(native)
 
     def memory_note(self, native: Any) -> str:
         if native.type != "cuda":

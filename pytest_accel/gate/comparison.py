@@ -31,6 +31,7 @@ class GateConfig:
     run_noise: float = DEFAULT_RUN_NOISE
     any_hardware: bool = False
     include_concurrent: bool = False  # timings taken while xdist workers shared a device may gate
+    rule: str = stats.DEFAULT_RULE  # how 'slower' is decided (gate.stats)
 
     @property
     def threshold(self) -> float:
@@ -56,6 +57,8 @@ class BenchVerdict:
     baseline_s: float | None = None
     current_s: float | None = None
     note: str = ""
+    run_noise: float | None = None  # learned from the baseline's replicates (compare mode), else None
+    replicates: int | None = None  # how many baseline runs measured it, when more than one
 
     @property
     def key(self) -> BenchKey:
@@ -85,6 +88,10 @@ class GateReport:
     machine_differences: list[dict[str, str]] = field(default_factory=list)
     headroom_warnings: list[dict[str, Any]] = field(default_factory=list)
     rounds: int | None = None
+    replicates: int = 1  # baseline runs (compare mode)
+    seconds: float | None = None  # duet: wall time of the rounds, start-up included
+    plain_run_s: float | None = None  # duet: about what one plain run of the same tests takes
+    budget_spent: bool = False  # duet: --budget stopped the rounds before every test was decided
 
     @property
     def failures(self) -> list[BenchVerdict]:
@@ -126,6 +133,11 @@ class GateReport:
             "family_alpha": stats.FAMILY_ALPHA,
             "alpha_per_benchmark": self.alpha,
             "rounds": self.rounds,
+            "replicates": self.replicates if self.mode == "compare" else None,
+            "rule": self.config.rule,
+            "seconds": self.seconds,
+            "plain_run_seconds": self.plain_run_s,
+            "budget_spent": self.budget_spent,
             "counts": {v: self.count(v) for v in stats.VERDICTS},
             "verdicts": [v.to_dict() for v in self.verdicts],
             "machine_differences": self.machine_differences,
@@ -201,7 +213,7 @@ def _verdict(
         verdict.verdict, verdict.gating, verdict.note = stats.NOT_COMPARABLE, False, reason
         return verdict
     assert change is not None
-    estimate = stats.judge(change, threshold, alpha)
+    estimate = stats.judge(change, threshold, alpha, config.rule)
     verdict.verdict = estimate.verdict
     verdict.ratio, verdict.low, verdict.high = estimate.ratio, estimate.low, estimate.high
     verdict.detectable_slowdown = (
@@ -222,22 +234,45 @@ def compared_count(base_runs: dict[BenchKey, BenchRun], new_runs: dict[BenchKey,
 
 
 def compare_documents(
-    baseline: dict[str, Any], current: dict[str, Any], config: GateConfig, label: str
+    baseline: dict[str, Any] | list[dict[str, Any]], current: dict[str, Any], config: GateConfig, label: str
 ) -> GateReport:
-    """Two separate runs: batch-means levels of each, plus the run-to-run noise the samples cannot see."""
-    base_runs, new_runs = bench_runs(baseline), bench_runs(current)
-    alpha = stats.one_sided_alpha(compared_count(base_runs, new_runs))
+    """Two separate runs: batch-means levels of each, plus the run-to-run noise the samples cannot see.
+
+    ``baseline`` may be several loaded documents (replicates: files, a ``merge --replicates`` file, or
+    the last runs of a history): then each benchmark measured in two replicates or more gets its own
+    run-to-run noise from them (``gate.replicates``), and the others the configured one.
+    """
+    from pytest_accel.gate import replicates
+
+    documents = replicates.expand(baseline)
+    base_rounds = replicates.replicate_runs(documents)
+    new_runs = bench_runs(current)
+    base_keys = set().union(*base_rounds)
+    alpha = stats.one_sided_alpha(max(1, sum(1 for key in new_runs if key in base_keys)))
+    measured: dict[BenchKey, replicates.ReplicateLevels] = {}
+    for key, new in new_runs.items():
+        present = [runs[key] for runs in base_rounds if key in runs and runs[key].samples]
+        if len(present) >= 2 and new.samples:
+            measured[key] = replicates.replicate_levels(present, new)
+    noises = replicates.learned_noise(measured)
     verdicts = []
     pairs: set[tuple[str, str]] = set()
-    for key in sorted(set(base_runs) | set(new_runs)):
-        base, new = base_runs.get(key), new_runs.get(key)
-        change = None
-        if base is not None and new is not None and base.samples and new.samples:
+    for key in sorted(base_keys | set(new_runs)):
+        base, new = _pooled(key, base_rounds), new_runs.get(key)
+        change, noise = None, None
+        if key in noises:
+            noise = noises[key]
+            change = replicates.replicate_change(measured[key], noise)
+        elif base is not None and new is not None and base.samples and new.samples:
+            last = next(runs[key] for runs in reversed(base_rounds) if key in runs and runs[key].samples)
+            change = stats.difference(*stats.levels_alike(last.samples, new.samples), config.run_noise)
+        if base is not None and new is not None:
             pairs.add((base.machine, new.machine))
-            change = stats.difference(
-                stats.level_of(base.samples), stats.level_of(new.samples), config.run_noise
-            )
-        verdicts.append(_verdict(key, base, new, change, config, alpha))
+        verdict = _verdict(key, base, new, change, config, alpha)
+        if noise is not None:
+            verdict.run_noise = noise.sd
+            verdict.replicates = noise.replicates
+        verdicts.append(verdict)
     return GateReport(
         mode="compare",
         baseline=label,
@@ -245,17 +280,25 @@ def compare_documents(
         config=config,
         alpha=alpha,
         machine_differences=machine_differences(
-            pairs, baseline.get("machines", {}), current.get("machines", {})
+            pairs, documents[0].get("machines", {}), current.get("machines", {})
         ),
-        headroom_warnings=headroom_warnings(baseline, current),
+        headroom_warnings=headroom_warnings(documents[-1], current),
+        replicates=len(documents),
     )
 
 
 def compare_rounds(
-    base_documents: list[dict[str, Any]], new_documents: list[dict[str, Any]], config: GateConfig, label: str
+    base_documents: list[dict[str, Any]],
+    new_documents: list[dict[str, Any]],
+    config: GateConfig,
+    label: str,
+    looks: int = 1,
 ) -> GateReport:
     """Duet: round r of the base and round r of the new code ran side by side; pair them round by round,
-    over the rounds in which both sides measured the benchmark (later rounds may hold a few only)."""
+    over the rounds in which both sides measured the benchmark (later rounds may hold a few only).
+
+    A round's level is the mean log time of its samples (a burst's median would shift with its length);
+    ``looks``: how many times the rounds were judged on the way, each at alpha / looks."""
     base_rounds = [bench_runs(doc) for doc in base_documents]
     new_rounds = [bench_runs(doc) for doc in new_documents]
     keys = sorted(set().union(*base_rounds, *new_rounds)) if base_rounds else []
@@ -263,15 +306,15 @@ def compare_rounds(
         k: [r for r in range(len(base_rounds)) if k in base_rounds[r] and k in new_rounds[r]] for k in keys
     }
     paired = [k for k in keys if len(both[k]) >= 2]
-    alpha = stats.one_sided_alpha(len(paired))
+    alpha = stats.one_sided_alpha(len(paired)) / max(1, looks)
     verdicts = []
     for key in keys:
         base = _pooled(key, base_rounds)
         new = _pooled(key, new_rounds)
         change = None
         if key in paired:
-            base_logs = [stats.level_of(base_rounds[r][key].samples).log for r in both[key]]
-            new_logs = [stats.level_of(new_rounds[r][key].samples).log for r in both[key]]
+            base_logs = [stats.mean_log(base_rounds[r][key].samples) for r in both[key]]
+            new_logs = [stats.mean_log(new_rounds[r][key].samples) for r in both[key]]
             change = stats.paired_level_difference(base_logs, new_logs)
         elif base is not None and new is not None:
             verdicts.append(_unpaired(key, config))

@@ -18,6 +18,7 @@ import pytest
 from pytest_accel.errors import ReferencePassError
 from pytest_accel.fixture.accel_device import AccelDevice
 from pytest_accel.fixture.item_run import RecordedCheck, item_run, running
+from pytest_accel.reference.global_rngs import global_generators_seeded, item_body_seed
 
 FIXTURE_NAME = "accel_device"
 
@@ -112,7 +113,8 @@ def run_reference_pass(item: pytest.Function, reference: AccelDevice) -> list[Re
                 arg: item._request if arg == "request" else value_of((arg, -1))
                 for arg in item._fixtureinfo.argnames
             }
-            item.obj(**testargs)
+            with global_generators_seeded(item_body_seed(item)):  # the draws of the item's own body
+                item.obj(**testargs)
         except pytest.skip.Exception as exc:
             pytest.skip(f"{where} skipped ({exc.msg}), so parity on this device cannot be judged")
         except (pytest.fail.Exception, KeyboardInterrupt, SystemExit, GeneratorExit):

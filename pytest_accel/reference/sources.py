@@ -68,11 +68,15 @@ def _cache(state: SessionState) -> ReferenceCache:
     return state.reference_cache
 
 
-def reference_checks_for(item: pytest.Function, state: SessionState) -> list[RecordedCheck]:
-    """The reference device's checks for this item: from this process's cache, or a fresh pass."""
+def reference_checks_for(
+    item: pytest.Function, state: SessionState, kind: str = "reference"
+) -> list[RecordedCheck]:
+    """The reference device's checks for this item: from this process's cache, or a fresh pass. ``kind``
+    "rerun" is a second pass of its own, run after a parity failure to tell whether the test's values
+    are reproducible at all."""
     __tracebackhide__ = True
     param = item.stash[PARAM_KEY]
-    key = _cache_key(item, param)
+    key = _cache_key(item, param, kind)
     cached = _cache(state).get(key)
     if cached is not None:
         return cached
@@ -150,6 +154,7 @@ def attach_reference_values(item: pytest.Function, state: SessionState, device: 
         run.oracle_source = functools.partial(oracle_checks_for, item, state)
     if not run.is_reference:
         run.expected_source = functools.partial(reference_checks_for, item, state)
+        run.rerun_source = functools.partial(reference_checks_for, item, state, "rerun")
 
 
 def after_body(item: pytest.Function, state: SessionState, device: AccelDevice) -> None:
@@ -157,5 +162,10 @@ def after_body(item: pytest.Function, state: SessionState, device: AccelDevice) 
     __tracebackhide__ = True
     run = item_run(device)
     run.verify_all_checks_made(device.name)
+    run.finish_body_memory()
     if run.is_reference:
         remember_reference_checks(item, state, device)
+    if run.keep_checks:  # --accel-deterministic or the marker's deterministic=True
+        from pytest_accel.reference.repeat import check_repeatable
+
+        check_repeatable(item, device)

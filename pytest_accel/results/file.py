@@ -17,8 +17,11 @@ from typing import Any
 FORMAT_NAME = "pytest-accel-results"
 # Version 2: machines by id (a merged file holds several), each result names its machine, benches carry
 # their budget and whether the gate extended them, results carry the marker's fail_slower.
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+# Version 3: benches carry their peak memory (peak_bytes, memory_method, memory_note; null: not measured)
+# and their compilations during the timed calls (recompiles); results their body's peak_bytes and
+# memory_method, and deterministic. Version-2 files read as "not measured" everywhere.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 
 
 class ResultsFileError(ValueError):
@@ -222,6 +225,11 @@ def _is_seconds(value: Any) -> bool:
     return 0 < value < 1e300  # an int too large for a float is no duration either
 
 
+def _is_count(value: Any) -> bool:
+    """None (not measured) or a whole number >= 0: what the memory gate and the summaries read."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
 _TEXT_FIELDS = ("nodeid", "test", "framework", "device", "dtype")
 
 
@@ -248,6 +256,14 @@ def _check_result(result: Any, where: str, machines: dict[str, Any]) -> None:
                 f"{where}.benches[{number}] ({bench['name']!r}): 'samples' must be a list of positive "
                 "finite seconds"
             )
+        for count in ("peak_bytes", "recompiles"):
+            if not _is_count(bench.get(count)):
+                raise ResultsFileError(
+                    f"{where}.benches[{number}] ({bench['name']!r}): {count!r} must be a whole number >= 0 "
+                    "or null (not measured)"
+                )
+    if not _is_count(result.get("peak_bytes")):
+        raise ResultsFileError(f"{where}: 'peak_bytes' must be a whole number >= 0 or null (not measured)")
     checks = result.get("checks", [])
     if not isinstance(checks, list) or not all(
         isinstance(c, dict) and isinstance(c.get("name"), str) for c in checks

@@ -23,6 +23,9 @@ class CheckResult:
     headroom: float | None
     error_vs_oracle: float | None = None
     reference_error_vs_oracle: float | None = None
+    # False when two runs on the reference device disagreed on this check (its inputs are not reproducible,
+    # e.g. drawn from an unseeded generator): parity could not be judged, and headroom is None
+    reproducible: bool = True
 
 
 @dataclass
@@ -47,6 +50,13 @@ class ItemRecord:
     # The body's whole duration on this device in seconds (bench calls included, hidden passes left
     # out): what an adopted test without bench shows as its time. None where the body did not run.
     call_s: float | None = None
+    # The body's peak memory on its device above what was in use at its start, where the device counts
+    # it cheaply (torch's accelerators, JAX's memory_stats); None: not measured. Benches have their own.
+    peak_bytes: int | None = None
+    memory_method: str | None = None
+    # --accel-deterministic: True when a second run of the body gave the same bits in every check,
+    # False when not; None when not asked.
+    deterministic: bool | None = None
 
     def worst_headroom(self) -> float | None:
         values = [c.headroom for c in self.checks if c.headroom is not None]

@@ -32,6 +32,12 @@ def finish_session(state: SessionState, session: pytest.Session, exitstatus: int
         note, saved = save_run(state, session, exitstatus, document)
         end.notes.append(note)
         end.run_fails = not saved  # CI must not pass without its file
+    if state.settings.history_path is not None:
+        from pytest_accel.session.saving import record_history
+
+        note, recorded = record_history(state, session, exitstatus, document)
+        end.notes.append(note)
+        end.run_fails |= not recorded
     if document is not None and not stopped_early(session, exitstatus):
         from pytest_accel.session.outputs import finish_outputs
 

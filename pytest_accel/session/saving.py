@@ -76,3 +76,29 @@ def worker_devices(records: list[dict[str, Any]]) -> dict[str, list[str]]:
         if label not in devices:
             devices.append(label)
     return {worker: sorted(devices) for worker, devices in sorted(owners.items())}
+
+
+def record_history(
+    state: SessionState, session: pytest.Session, exitstatus: int, document: dict[str, Any] | None
+) -> tuple[str, bool]:
+    """Append ``document`` to the history (``--accel-history``) unless the run stopped early; a line for
+    the terminal, and success."""
+    from pytest_accel.history.record import add_session_run
+    from pytest_accel.history.store import HistoryError
+
+    settings = state.settings
+    assert settings.history_path is not None
+    path = display_path(settings.history_path)
+    if stopped_early(session, exitstatus):
+        return f"accel: run NOT added to the history {path}: the run stopped early", True
+    if document is None:
+        return f"accel: run NOT added to the history {path}: no accel test ran", True
+    try:
+        _, commit, branch = add_session_run(
+            settings.history_path, document, session.config.rootpath, settings.history_commit,
+            settings.history_branch,
+        )
+    except HistoryError as exc:
+        return f"accel: run NOT added to the history: {exc}", False
+    where = f"commit {commit[:10] if commit else '(none)'}, branch {branch or '(none)'}"
+    return f"accel: run added to the history {path} ({where})", True

@@ -31,6 +31,7 @@ class SessionState:
     absent_on_workers: list[str] = field(default_factory=list)  # xdist: requested devices workers lacked
     worker_header: list[str] = field(default_factory=list)  # xdist: the workers' header lines
     duet_worker: bool = False  # one side of a duet: no saved file, no reports of its own
+    duet_burst: Any = None  # a duet round after the first: bench name -> its short burst (duet/burst.py)
 
 
 STATE_KEY = pytest.StashKey[SessionState]()

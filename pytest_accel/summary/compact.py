@@ -30,9 +30,11 @@ from pytest_accel.summary.layout import (
     time_cell,
 )
 from pytest_accel.summary.terminal import (
+    determinism_lines,
     device_lines,
     fault_lines,
     fit_table,
+    recompile_lines,
     shared_devices_line,
     wrap_lines,
 )
@@ -126,6 +128,8 @@ def render_compact(records: list[ItemRecord], discovery_lines: list[str], width:
         worst_checks(devices, prefix, width),
         timing_rows(devices, prefix, width),
         shared_devices_line(records),
+        recompile_lines(records, shown=FAULTS_SHOWN),
+        determinism_lines(records),
         fault_lines(records, shown=FAULTS_SHOWN),
     ):
         if block:

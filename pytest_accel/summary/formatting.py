@@ -30,9 +30,16 @@ def format_percent(fraction: float) -> str:
 
 
 def shorten(text: str, width: int) -> str:
-    """Long names lose their middle, where ids differ least: 'tests/test_...ention[causal]'."""
+    """Long names lose their middle, where ids differ least: 'tests/test_...ention[causal]'. A test id
+    first loses its file's folders, then its file, so that the function's name stays readable."""
     if len(text) <= width:
         return text
+    if "::" in text:
+        file, _, rest = text.partition("::")
+        for shorter in (f"{file.rsplit('/', 1)[-1]}::{rest}", rest):
+            if len(shorter) <= width:
+                return shorter
+        text = rest
     keep = width - 1
     return text[: keep // 2] + "…" + text[len(text) - (keep - keep // 2) :]
 

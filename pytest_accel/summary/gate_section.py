@@ -61,7 +61,13 @@ def mode_line(gate: GateReport) -> str:
     """How the verdicts were reached, so 'passed' is read with its limits."""
     if gate.mode == "duet":
         rounds = f"{gate.rounds} paired rounds" if gate.rounds is not None else "paired rounds"
-        mode = f"duet against {gate.baseline} ({rounds})"
+        mode = f"duet against {gate.baseline} ({rounds}{_cost(gate)})"
+    elif gate.replicates > 1:
+        default = format_percent(gate.config.run_noise)
+        mode = (
+            f"compare against {gate.baseline} ({gate.replicates} baseline runs: each benchmark's run-to-run "
+            f"noise learned from them, {default} where fewer than two measured it)"
+        )
     else:
         mode = f"compare against {gate.baseline} (run-to-run noise {format_percent(gate.config.run_noise)})"
     threshold = f"threshold {format_percent(gate.config.threshold)} slower"
@@ -71,6 +77,19 @@ def mode_line(gate: GateReport) -> str:
         f"gate mode: {mode}; {threshold}; family-wise false-alarm rate "
         f"{format_percent(stats.FAMILY_ALPHA)} ({100 * gate.alpha:.2g}% per benchmark)"
     )
+
+
+def _cost(gate: GateReport) -> str:
+    """', 12 s, a plain run of these tests about 4 s': what the duet cost against what it replaces."""
+    if gate.seconds is None:
+        return ""
+    text = f", {gate.seconds:.0f} s"
+    if gate.plain_run_s:
+        factor = gate.seconds / gate.plain_run_s
+        text += f", a plain run of these tests about {gate.plain_run_s:.0f} s ({factor:.1f}x)"
+    if gate.budget_spent:
+        text += "; --budget stopped the rounds before every benchmark was decided"
+    return text
 
 
 def final_line(gate: GateReport) -> str:

@@ -34,6 +34,8 @@ def _compact_bench(bench: dict[str, Any]) -> dict[str, Any]:
         "iqr_s": bench.get("iqr_s"),
         "samples_count": len(samples) if isinstance(samples, list) else 0,
         "stop_reason": bench.get("stop_reason"),
+        "peak_bytes": bench.get("peak_bytes"),  # null: not measured
+        "recompiles": bench.get("recompiles"),
     }
 
 
@@ -44,6 +46,8 @@ def compact_result(result: dict[str, Any]) -> dict[str, Any]:
         for name in ("nodeid", "test", "framework", "device", "hardware", "dtype", "outcome")
     }
     row["worst_headroom"] = _worst_headroom(result)
+    row["peak_bytes"] = result.get("peak_bytes")  # the body's, where the device counts it; null: not measured
+    row["deterministic"] = result.get("deterministic")
     row["benches"] = [_compact_bench(b) for b in result.get("benches") or [] if isinstance(b, dict)]
     return row
 

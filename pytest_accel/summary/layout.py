@@ -15,6 +15,7 @@ from pytest_accel.gate import stats
 from pytest_accel.results.records import CheckResult, ItemRecord
 from pytest_accel.summary.formatting import format_seconds, shorten
 from pytest_accel.timing.measure import BenchResult
+from pytest_accel.timing.memory import format_bytes
 
 SPEEDUP_CONFIDENCE = 0.95
 MIN_NAME_WIDTH = 30
@@ -127,6 +128,24 @@ def oracle_cell(record: ItemRecord) -> str:
     return f"{max(own):.2g}" if own else "-"
 
 
+MEMORY_HEADER = "peak mem"
+MEMORY_LEGEND = (
+    "peak mem: the most memory one call of the bench had in use above what was in use before it (torch's "
+    "device allocator, JAX's memory_stats, tracemalloc for numpy), read in a call of its own after the "
+    "timed ones; a row without a bench shows the test body's peak; not measured: the framework cannot "
+    "tell (torch on the CPU, JAX without memory_stats)"
+)
+
+
+def has_memory(record: ItemRecord) -> bool:
+    return record.peak_bytes is not None or any(b.peak_bytes is not None for b in record.benches)
+
+
+def memory_cell(record: ItemRecord, bench: BenchResult | None) -> str:
+    """The bench's peak, or the body's in a row without a bench; never 0 for "unknown"."""
+    return format_bytes(bench.peak_bytes if bench is not None else record.peak_bytes)
+
+
 def common_prefix(tests: list[str]) -> str:
     """The longest shared start of the test ids that ends at '::' or '/' (a file or folder)."""
     if len(tests) < 2 and tests:
@@ -171,11 +190,14 @@ def build_layout(records: list[ItemRecord]) -> Layout:
         # cross-framework reference, jax's cpu items are compared with numpy's and show their parity.
         label = _device_label(record)
         labels[label] = labels.get(label, True) and record.is_reference
+    measured = {_device_label(r) for r in records if has_memory(r)}  # a memory column only there
     groups = []
     for label, reference in labels.items():
         headers = [f"{label}"] if reference else [f"{label}", "speedup", "parity"]
         if with_oracle:
             headers.append("vs oracle")
+        if label in measured:
+            headers.append(MEMORY_HEADER)
         groups.append(Group(label, reference, headers))
     by_key: dict[RowKey, dict[str, tuple[ItemRecord, BenchResult | None]]] = {}
     for record in records:
@@ -208,6 +230,8 @@ def build_layout(records: list[ItemRecord]) -> Layout:
                 values += [speed, parity_cell(record)]
             if with_oracle:
                 values.append(oracle_cell(record))
+            if group.label in measured:
+                values.append(memory_cell(record, bench))
             group_cells.append(values)
         test, framework, dtype, bench_name = key
         key_cells = [test.removeprefix(prefix)] + ([framework] if several_frameworks else []) + [dtype]

@@ -291,15 +291,27 @@ def results_section(results: list[dict[str, Any]], machines: dict[str, dict[str,
         from pytest_accel.summary.layout import ORACLE_LEGEND
 
         legend += f" {cell(ORACLE_LEGEND)}."
-    return "\n\n".join(
-        [
-            heading,
-            f"{len(results)} items: {counts}.",
-            "\n".join(device_lines(results, machines)),
-            table,
-            legend,
-        ]
-    )
+    from pytest_accel.summary.layout import MEMORY_HEADER, MEMORY_LEGEND
+
+    if MEMORY_HEADER in headers:
+        legend += f" {cell(MEMORY_LEGEND)}."
+    parts = [heading, f"{len(results)} items: {counts}.", "\n".join(device_lines(results, machines)), table]
+    return "\n\n".join([*parts, legend, *measurement_sections(results)])
+
+
+def measurement_sections(results: list[dict[str, Any]]) -> list[str]:
+    """Benches that recompiled during their timed calls, and the determinism of the items checked."""
+    from pytest_accel.results.records import ItemRecord
+    from pytest_accel.summary.terminal import determinism_lines, recompile_lines
+
+    records = [ItemRecord.from_dict(r) for r in results]
+    sections = []
+    recompiled = recompile_lines(records)
+    if recompiled:
+        listed = "\n".join(f"- {cell(line.removeprefix('warning: '))}" for line in recompiled)
+        sections.append(f"### Recompiled during timing ({len(recompiled)})\n\n{listed}")
+    sections += [cell(line) for line in determinism_lines(records)]
+    return sections
 
 
 def render_markdown(

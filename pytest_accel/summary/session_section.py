@@ -11,6 +11,27 @@ from pytest_accel.results.records import ItemRecord
 from pytest_accel.summary.terminal import DEFAULT_WIDTH, render_summary, wrap_lines
 
 CRASH_NOTE = "accel: an xdist worker crashed while running"
+NAMED_AT_MOST = 5
+
+
+def _not_judged_notes(records_data: list[dict[str, Any]]) -> list[str]:
+    """One note naming the checks whose parity could not be judged: two runs of the test on the reference
+    device disagreed, so a difference on another device says nothing about that device."""
+    counts: dict[str, int] = {}
+    for data in records_data:
+        unjudged = sum(check.get("reproducible") is False for check in data.get("checks", []))
+        if unjudged:
+            where = f"{data.get('test')} [{data.get('framework')} {data.get('device')}]"
+            counts[where] = counts.get(where, 0) + unjudged
+    if not counts:
+        return []
+    named = [f"{where} ({count} check(s))" for where, count in list(counts.items())[:NAMED_AT_MOST]]
+    more = f"; and {len(counts) - NAMED_AT_MOST} more" if len(counts) > NAMED_AT_MOST else ""
+    return [
+        f"accel: parity not judged in {len(counts)} item(s): their values differ between two runs on the "
+        "reference device (inputs from an unseeded random generator? seed it, or draw from accel_device): "
+        f"{'; '.join(named)}{more}"
+    ]
 
 
 def write_accel_sections(
@@ -25,7 +46,7 @@ def write_accel_sections(
 ) -> None:
     """``gate`` is the gate's report in compare mode (None otherwise); ``lost_items`` xdist's crashes;
     ``mode`` is --accel-summary (auto: the table while it fits a screen, else the compact summary)."""
-    notes = end_notes
+    notes = [*_not_judged_notes(records_data), *end_notes]
     writer = getattr(terminalreporter, "_tw", None)
     width = getattr(writer, "fullwidth", 0) or DEFAULT_WIDTH  # pytest's terminal width ($COLUMNS in CI)
     if not records_data:

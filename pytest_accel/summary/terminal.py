@@ -17,11 +17,13 @@ from pytest_accel.dtypes.names import SHORT_DTYPES
 from pytest_accel.results.records import ItemRecord
 from pytest_accel.summary.formatting import format_seconds
 from pytest_accel.summary.layout import (
+    MEMORY_LEGEND,
     ORACLE_LEGEND,
     Layout,
     build_layout,
     count_rows,
     fit_names,
+    has_memory,
     shorten,
     shorten_all,
     split_to_fit,
@@ -106,6 +108,8 @@ def render_summary(
     )
     if layout.with_oracle:
         lines.append(ORACLE_LEGEND)
+    if any(has_memory(r) for r in records):
+        lines.append(MEMORY_LEGEND)
     if any(r.benches for r in records):
         if verbose:
             lines.append("")
@@ -113,8 +117,42 @@ def render_summary(
         else:
             lines.append("first-call times (compilation, caches): pytest -v")
     lines += shared_devices_line(records)
+    lines += recompile_lines(records)
+    lines += determinism_lines(records)
     lines += fault_lines(records)
     return "\n".join(wrap_lines(lines, width))
+
+
+def recompile_lines(records: list[ItemRecord], shown: int | None = None) -> list[str]:
+    """A warning per bench that compiled during its timed calls: its median hides a compilation bug."""
+    flagged = [
+        (record, bench)
+        for record in records
+        for bench in record.benches
+        if bench.recompiles is not None and bench.recompiles > 0
+    ]
+    lines = [
+        f"warning: {record.test} [{record.framework} {record.device} {record.dtype}] bench {bench.name!r} "
+        f"compiled {bench.recompiles} time(s) during its {len(bench.samples) * bench.calls_per_sample} "
+        "timed calls: its time includes compilation (a new shape or dtype at each call?) and does not gate "
+        "(--accel-gate-recompiles lets it)"
+        for record, bench in flagged[:shown]
+    ]
+    if shown is not None and len(flagged) > shown:
+        lines.append(f"warning: and {len(flagged) - shown} more benches recompiled (see the saved results)")
+    return lines
+
+
+def determinism_lines(records: list[ItemRecord]) -> list[str]:
+    """How many items ran twice for determinism, and which gave other bits the second time."""
+    checked = [r for r in records if r.deterministic is not None]
+    if not checked:
+        return []
+    differing = [r for r in checked if r.deterministic is False]
+    line = f"determinism: {len(checked) - len(differing)} of {len(checked)} item(s) gave the same bits twice"
+    if differing:
+        line += "; not: " + ", ".join(f"{r.test} [{r.framework} {r.device} {r.dtype}]" for r in differing[:5])
+    return [line]
 
 
 def shared_devices_line(records: list[ItemRecord]) -> list[str]:

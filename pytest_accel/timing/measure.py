@@ -2,7 +2,9 @@
 
 Each sample times a batch of back-to-back calls with the device's own timer (CUDA events, waiting for
 results, or the host clock), so that launch jitter and clock resolution are small against the sample.
-Sampling stops once the median is known to within ``target_rel`` or the time budget is spent.
+Sampling stops once the median is known to within ``target_rel`` or the time budget is spent. Compilations
+during the timed calls are counted (``recompiles.py``); the peak memory is read in one more call after
+them (``memory.py``), so that no timed call pays for the counting.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
-from pytest_accel.frameworks.base import BatchTimer
+from pytest_accel.frameworks.base import BatchTimer, MemoryMeter
+from pytest_accel.timing.memory import peak_of_call
+from pytest_accel.timing.recompiles import CompileCounter
 
 
 class SamplingGate(Protocol):
@@ -50,6 +54,10 @@ class BenchResult:
     stop_reason: str
     budget_s: float | None = None
     gate_extended_s: float = 0.0  # seconds sampled past the budget because the gate was undecided
+    peak_bytes: int | None = None  # peak memory of one call above what was in use before; None: unknown
+    memory_method: str | None = None  # what counted it: torch.cuda, jax memory_stats, tracemalloc
+    memory_note: str = ""  # why the peak is not measured, where it is not
+    recompiles: int | None = None  # compilations during the timed calls; None: no compiler watched
 
     @property
     def median(self) -> float:
@@ -122,8 +130,16 @@ def measure(
     budget_s: float,
     target_rel: float = 0.01,
     gate: SamplingGate | None = None,
+    memory: MemoryMeter | str | None = None,
+    before_memory: Callable[[], None] | None = None,
 ) -> tuple[Any, BenchResult]:
-    """Time ``fn(*args, **kwargs)``; return its first result and the measurement."""
+    """Time ``fn(*args, **kwargs)``; return its first result and the measurement.
+
+    ``memory``: the device's meter (or why it has none), read in one call after the timed ones;
+    ``before_memory`` runs just before that call (a test body's own peak is kept there).
+    """
+    if getattr(gate, "burst", None) is not None:  # a duet round after the first (duet/burst.py)
+        return gate.burst(fn, args, kwargs, timer, name)  # type: ignore[union-attr]
     outputs: list[Any] = []
 
     def first() -> Any:
@@ -145,7 +161,9 @@ def measure(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     sampling_started = time.perf_counter()
+    compiles = CompileCounter()
     try:
+        compiles.__enter__()
         while len(samples) < MAX_SAMPLES:
             samples.append(_per_call(timer.time_batch(call, batch), batch))
             now = time.perf_counter()
@@ -165,6 +183,7 @@ def measure(
         if gate is not None and gate.undecided(samples):
             stop_reason, extended = _sample_for_gate(call, timer, batch, samples, gate)
     finally:
+        compiles.__exit__(None, None, None)
         if gc_was_enabled:
             gc.enable()
     result = BenchResult(
@@ -177,7 +196,17 @@ def measure(
         stop_reason=stop_reason,
         budget_s=budget_s,
         gate_extended_s=extended,
+        recompiles=compiles.count,
     )
+    if memory is not None:
+        if before_memory is not None:
+            before_memory()
+        reading = peak_of_call(lambda: timer.time_batch(call, 1), memory)
+        result.peak_bytes, result.memory_method, result.memory_note = (
+            reading.peak_bytes,
+            reading.method,
+            reading.note,
+        )
     return outputs[0], result
 
 

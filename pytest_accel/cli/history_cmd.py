@@ -1,0 +1,156 @@
+"""``history``: the performance history of a branch (``add`` saved results, ``check`` it for change
+points, ``show`` its trends). Exit 1 when ``check`` finds a recent regression, 4 for bad input."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pytest_accel.cli import EXIT_FAILED, EXIT_OK, UsageError, load_input, percent_option
+
+DEFAULT_THRESHOLD = "5%"
+DEFAULT_LAST = 10
+
+
+def add_history_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "history",
+        help="the performance history of a branch: add runs, check for change points, show trends",
+        description="A history database (SQLite) keeps every run of a branch: pytest --accel-history=PATH "
+        "appends a session, 'history add' imports saved results files.",
+    )
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="import results files saved with --accel-save")
+    add.add_argument("inputs", nargs="+", type=Path, metavar="RESULTS.json")
+    _add_db(add)
+    add.add_argument("--commit", help="the commit the runs measured (default: none recorded)")
+    add.add_argument("--branch", help="their branch (default: none recorded)")
+    check = actions.add_parser(
+        "check",
+        help="report change points; exit 1 when a recent one is a regression beyond the threshold",
+        description="Looks at each benchmark's series per machine kind and reports where its level moved. "
+        "Exit 1 when a regression of at least --fail-slower began in the last --last runs.",
+    )
+    _add_db(check)
+    _add_view(check)
+    check.add_argument(
+        "--fail-slower",
+        default=DEFAULT_THRESHOLD,
+        metavar="PCT",
+        help=f"smallest change reported, and the regression that fails (default {DEFAULT_THRESHOLD})",
+    )
+    show = actions.add_parser("show", help="each benchmark's trend as a table; --plot DIR for charts")
+    _add_db(show)
+    _add_view(show)
+    show.add_argument(
+        "--fail-slower",
+        default=DEFAULT_THRESHOLD,
+        metavar="PCT",
+        help=f"smallest change marked (default {DEFAULT_THRESHOLD})",
+    )
+    show.add_argument(
+        "--plot", type=Path, metavar="DIR", help="also draw SVG charts into DIR (needs matplotlib)"
+    )
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", type=Path, required=True, metavar="PATH", help="the history database")
+
+
+def _add_view(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--branch", default="main", help="the branch whose runs to look at (default main)")
+    parser.add_argument(
+        "--last",
+        type=int,
+        default=DEFAULT_LAST,
+        metavar="N",
+        help=f"the recent runs: where a regression fails check, what show lists (default {DEFAULT_LAST})",
+    )
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from pytest_accel.history.store import HistoryError
+
+    try:
+        if args.action == "add":
+            return _add(args)
+        return _look(args)
+    except HistoryError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _add(args: argparse.Namespace) -> int:
+    from pytest_accel.history.record import add_document
+
+    documents = [(path, load_input(path, role="results file")) for path in args.inputs]  # all, before any
+    for path, document in documents:
+        run_id = add_document(args.db, document, args.commit, args.branch, path.name)
+        print(f"{path}: " + (f"added as run {run_id}" if run_id is not None else "already in the history"))
+    return EXIT_OK
+
+
+def _look(args: argparse.Namespace) -> int:
+    from pytest_accel.history.series import judge, load_series
+    from pytest_accel.history.show import trend_table
+    from pytest_accel.history.store import open_store
+
+    if args.last < 1:
+        raise UsageError(f"--last {args.last}: give a number of runs, 1 or more")
+    threshold = percent_option(args.fail_slower, "--fail-slower")
+    assert threshold is not None
+    with open_store(args.db) as store:
+        branches = store.branches()
+        if args.branch not in branches:
+            known = ", ".join(f"{name or '(none)'} ({count} runs)" for name, count in branches.items())
+            raise UsageError(
+                f"history {args.db}: no runs of branch {args.branch!r}; it has: {known or 'none'}"
+            )
+        series = load_series(store, args.branch)
+    findings = judge(series, threshold, args.last)
+    runs = branches[args.branch]
+    print(f"history {args.db}, branch {args.branch}: {runs} runs, {len(series)} benchmark series")
+    if args.action == "show":
+        print(trend_table(series, args.last))
+        if args.plot is not None:
+            _plot(series, args.plot)
+        return EXIT_OK
+    return _report(series, findings, threshold, args.last)
+
+
+def _report(series: list, findings: list, threshold: float, last: int) -> int:
+    from pytest_accel.history.changes import MIN_RUNS
+    from pytest_accel.history.show import change_table
+
+    short = [one for one in series if not one.judged]
+    if findings:
+        print("change points:")
+        print(change_table(findings))
+    else:
+        print(f"no change point of {100 * threshold:g}% or more")
+    if short:
+        print(f"too short to decide: {len(short)} series with fewer than {2 * MIN_RUNS} runs")
+    print(f"(a change shows once {MIN_RUNS} runs follow it)")
+    alarms = [f for f in findings if f.alarm]
+    if not alarms:
+        print(f"history check: no regression of {100 * threshold:g}% or more in the last {last} runs")
+        return EXIT_OK
+    from pytest_accel.history.show import percent, where
+
+    named = "; ".join(
+        f"{f.series.label} {percent(f.change.ratio)} ({where(f.series, f.change)})" for f in alarms
+    )
+    print(
+        f"history check: FAILED - {len(alarms)} regression(s) of {100 * threshold:g}% or more in the last "
+        f"{last} runs: {named}"
+    )
+    return EXIT_FAILED
+
+
+def _plot(series: list, folder: Path) -> None:
+    from pytest_accel.history.charts import ChartError, draw
+
+    try:
+        paths = draw(series, folder)
+    except ChartError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{len(paths)} chart(s) written to {folder}")

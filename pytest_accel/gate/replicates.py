@@ -1,0 +1,112 @@
+"""Several runs of the baseline (replicates): each benchmark's run-to-run noise learned from them.
+
+One run's samples cannot see a slow phase that lasted the whole run; several runs of the same code can.
+A benchmark's level in each replicate gives a spread with k - 1 degrees of freedom, which is little for
+3 replicates: the estimate is pooled with the typical spread of the other benchmarks on the same device
+(as if ``PRIOR_DOF`` more degrees of freedom), but only upwards, so that a benchmark whose few replicates
+happened to agree does not claim to be steadier than its neighbours, while one that drifts keeps its own
+large spread (with its own few degrees of freedom). A file saved by ``merge --replicates`` keeps each
+run's results apart by an integer ``replicate`` field.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_accel.gate import stats
+from pytest_accel.gate.baseline import BenchKey, BenchRun, bench_runs
+
+PRIOR_DOF = 4.0  # the pooled spread counts as this many degrees of freedom, at most
+REPLICATE_FIELD = "replicate"
+
+
+def replicate_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A results document as its replicates: one document per ``replicate`` index (in order), or the
+    document itself when its results carry no index."""
+    indexes = {r.get(REPLICATE_FIELD) for r in document["results"]}
+    indexes = {i for i in indexes if isinstance(i, int) and not isinstance(i, bool)}
+    if not indexes:
+        return [document]
+    return [
+        {**document, "results": [r for r in document["results"] if r.get(REPLICATE_FIELD) == index]}
+        for index in sorted(indexes)
+    ]
+
+
+def expand(baselines: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One loaded document, or a list of them (files, or a history's last runs): all their replicates."""
+    documents = [baselines] if isinstance(baselines, dict) else list(baselines)
+    return [part for document in documents for part in replicate_documents(document)]
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A benchmark's run-to-run variance of its level (log scale), and how much it is to be trusted."""
+
+    variance: float  # of one run's level, the spread within a run included
+    dof: float
+    replicates: int
+    within: float  # the mean within-run variance of the replicates' levels
+
+    @property
+    def sd(self) -> float:
+        return math.sqrt(self.variance)
+
+
+@dataclass(frozen=True)
+class ReplicateLevels:
+    """One benchmark's levels in the replicates that measured it, cut alike with the new run's."""
+
+    levels: list[stats.Level]
+    new: stats.Level
+
+    @property
+    def spread(self) -> float:
+        return statistics.variance([level.log for level in self.levels])
+
+
+def replicate_levels(base_runs: list[BenchRun], new: BenchRun) -> ReplicateLevels:
+    *levels, current = stats.levels_alike(*(run.samples for run in base_runs), new.samples)
+    return ReplicateLevels(levels, current)
+
+
+def learned_noise(measured: dict[BenchKey, ReplicateLevels]) -> dict[BenchKey, Noise]:
+    """Each benchmark's noise from its replicates (at least two), raised towards the typical spread of
+    the benchmarks of its framework and device when its own is smaller."""
+    own = {key: entry for key, entry in measured.items() if len(entry.levels) >= 2}
+    groups: dict[tuple[str, str], list[BenchKey]] = {}
+    for key in own:
+        groups.setdefault((key[1], key[2]), []).append(key)
+    noises: dict[BenchKey, Noise] = {}
+    for keys in groups.values():
+        spreads = {key: max(own[key].spread, stats.RESOLUTION**2) for key in keys}
+        typical = statistics.median(spreads.values())
+        for key in keys:
+            levels = own[key].levels
+            dof = float(len(levels) - 1)
+            others = sum(len(own[k].levels) - 1 for k in keys if k != key)
+            prior = min(PRIOR_DOF, float(others))
+            pooled = (prior * typical + dof * spreads[key]) / (prior + dof)
+            within = statistics.fmean(level.variance for level in levels)
+            if pooled > spreads[key]:
+                noises[key] = Noise(pooled, prior + dof, len(levels), within)
+            else:
+                noises[key] = Noise(spreads[key], dof, len(levels), within)
+    return noises
+
+
+def replicate_change(entry: ReplicateLevels, noise: Noise) -> stats.Level:
+    """new - mean of the replicates: one run's variance for the new run, 1/k of it for the mean, and
+    whatever more the new run's own samples show beyond the replicates' (it took fewer samples)."""
+    k = len(entry.levels)
+    base = statistics.fmean(level.log for level in entry.levels)
+    extra = max(0.0, entry.new.variance - noise.within) if math.isfinite(entry.new.variance) else math.inf
+    variance = noise.variance * (1 + 1 / k) + extra
+    return stats.Level(entry.new.log - base, variance, noise.dof)
+
+
+def replicate_runs(documents: list[dict[str, Any]]) -> list[dict[BenchKey, BenchRun]]:
+    return [bench_runs(document) for document in documents]
