@@ -201,16 +201,13 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
         return (yield)
     from pytest_accel.adoption.benchmark import time_benchmark_calls_on_the_device
     from pytest_accel.fixture.item_run import running
-    from pytest_accel.reference.global_rngs import global_generators_seeded, item_body_seed
+    from pytest_accel.reference.global_rngs import item_body_seed, seed_global_generators
     from pytest_accel.reference.sources import after_body, attach_reference_values
 
     state = _state(pyfuncitem.config)
     attach_reference_values(pyfuncitem, state, device)
-    with (
-        running(device),
-        global_generators_seeded(item_body_seed(pyfuncitem)),
-        time_benchmark_calls_on_the_device(pyfuncitem.funcargs),
-    ):
+    seed_global_generators(item_body_seed(pyfuncitem))  # unseeded draws: the same on every device
+    with running(device), time_benchmark_calls_on_the_device(pyfuncitem.funcargs):
         result = yield
     after_body(pyfuncitem, state, device)
     return result

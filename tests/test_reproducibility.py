@@ -76,7 +76,8 @@ def test_unseeded_inputs_are_not_parity_failures_and_real_defects_still_are(
 
 
 def test_the_global_generators_are_given_back_as_they_were() -> None:
-    """Tests outside the accel items draw their usual stream: the block restores the states it found."""
+    """A hidden pass inside an item's body draws what the body drew, and then gives the body back the
+    state it found, so that the body's later draws are as they would have been."""
     from pytest_accel.reference.global_rngs import global_generators_seeded
 
     random.seed(5)

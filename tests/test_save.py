@@ -59,6 +59,7 @@ def test_saved_file_has_samples_statistics_and_fingerprint(pytester: pytest.Pyte
                 "headroom": None,
                 "error_vs_oracle": None,
                 "reference_error_vs_oracle": None,
+                "reproducible": True,
             }
         ]
         assert row["outcome"] == "passed" and row["is_reference"] is True

@@ -63,11 +63,13 @@ def checkable(value: Any) -> bool:
     """Whether to record ``value``: arrays or floats, alone or in nests with numbers. Anything else (a
     string, an object, a count or shape of ints, a device index that differs between devices by design)
     is never recorded, on any device, so the check sequence stays aligned."""
-    leaves = list(_leaves(value))
-    comparable = [leaf is None or isinstance(leaf, _SCALARS) or _numeric_array(leaf) for leaf in leaves]
-    return all(comparable) and any(
-        isinstance(leaf, (float, complex)) or _numeric_array(leaf) for leaf in leaves
-    )
+    compared = False  # whether a leaf is a float or an array, not only ints, bools and Nones
+    for leaf in _leaves(value):
+        if _numeric_array(leaf) or isinstance(leaf, (float, complex)):
+            compared = True
+        elif not (leaf is None or isinstance(leaf, _SCALARS)):
+            return False
+    return compared
 
 
 def _leaves(value: Any) -> Iterator[Any]:

@@ -55,24 +55,34 @@ def exit_code(gate: GateReport, reports_written: bool, tests_failed: bool = Fals
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    """Judge NEW against BASE: 0 nothing slower, 1 a benchmark slower than its threshold, 4 bad input."""
+    """Judge NEW against BASE: 0 nothing slower, 1 a benchmark slower than its threshold, 4 bad input.
+
+    Several BASE files are replicates (runs of the same code): each benchmark's run-to-run noise is then
+    learned from them instead of assumed."""
     from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE, GateConfig, compare_documents
 
+    files: list[Path] = args.files
+    if len(files) < 2:
+        raise UsageError(
+            "compare needs a baseline and the results to judge: BASE.json [BASE2.json ...] NEW.json"
+        )
+    baselines, new = files[:-1], files[-1]
     check_report_paths(args.report)
     for report in args.report:
-        for source in (args.baseline, args.new):
+        for source in files:
             if report.resolve() == source.resolve():
                 raise UsageError(f"--report {report} names an input file; write the report to another file")
     fail_slower = percent_option(args.fail_slower, "--fail-slower")
     noise = percent_option(args.noise, "--noise", zero_allowed=True)
-    baseline = load_input(args.baseline, role="baseline")
-    current = load_input(args.new, role="new results")
+    baseline = [load_input(path, role="baseline") for path in baselines]
+    current = load_input(new, role="new results")
     config = GateConfig(
         fail_slower=fail_slower,
         run_noise=DEFAULT_RUN_NOISE if noise is None else noise,
         any_hardware=args.any_hardware,
         include_concurrent=args.include_concurrent,
     )
-    gate = compare_documents(baseline, current, config, label=str(args.baseline))
+    label = str(baselines[0]) if len(baselines) == 1 else f"{baselines[0]} and {len(baselines) - 1} more"
+    gate = compare_documents(baseline, current, config, label=label)
     written = publish(gate, args.report, current["results"], current["machines"])
     return exit_code(gate, written)

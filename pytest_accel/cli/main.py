@@ -42,6 +42,12 @@ def _add_merge(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="RESULTS.json", help="files to combine")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="ALL.json", help="file to write")
+    parser.add_argument(
+        "--replicates",
+        action="store_true",
+        help="the files are runs of the same code (e.g. main run 3 times): keep them apart as replicates, "
+        "from which compare learns each benchmark's run-to-run noise",
+    )
 
 
 def _add_compare(commands: argparse._SubParsersAction) -> None:
@@ -51,11 +57,20 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         description="Judge every benchmark of NEW against BASE. Exit 1 when one is significantly slower "
         "than --fail-slower; without --fail-slower the comparison only reports.",
     )
-    parser.add_argument("baseline", type=Path, metavar="BASE.json", help="the baseline's results")
-    parser.add_argument("new", type=Path, metavar="NEW.json", help="the results to judge")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="BASE.json [BASE2.json ...] NEW.json: the baseline's results (several files, or one from merge "
+        "--replicates: runs of the same code, from which each benchmark's run-to-run noise is learned), "
+        "then the results to judge",
+    )
     _add_gate_options(parser)
     parser.add_argument(
-        "--noise", metavar="PCT", help=_percent_help("run-to-run noise of a benchmark between two runs")
+        "--noise",
+        metavar="PCT",
+        help=_percent_help("run-to-run noise of a benchmark between two runs, where no replicates tell it"),
     )
     parser.add_argument(
         "--any-hardware", action="store_true", help="compare benchmarks even when their hardware differs"

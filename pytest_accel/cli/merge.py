@@ -77,6 +77,8 @@ def run_merge(args: argparse.Namespace) -> int:
     output: Path = args.output
     check_output_path(output)
     documents = [(path, load_input(path, role="results file")) for path in inputs]
+    if getattr(args, "replicates", False):
+        return _write_replicates(documents, output)
     machines = _merge_machines(documents)
     results = _merge_results(documents)
     document = assemble_document(machines, {"merged_from": [str(path) for path in inputs]}, results)
@@ -85,4 +87,28 @@ def run_merge(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"-o {output}: cannot write it ({exc})") from None
     print(f"merged {len(results)} results from {len(inputs)} files ({len(machines)} machines) into {output}")
+    return EXIT_OK
+
+
+def _write_replicates(documents: list[tuple[Path, dict[str, Any]]], output: Path) -> int:
+    """Runs of the same tests (the baseline run several times) kept apart as replicates, not merged: the
+    gate learns each benchmark's run-to-run noise from them."""
+    from pytest_accel.gate.replicates import combine, expand
+    from pytest_accel.results.file import save_atomically
+
+    _merge_machines(documents)  # the same machine id described differently is an edited file
+    for path, document in documents:
+        for part in expand(document):
+            nodeids = [result["nodeid"] for result in part["results"]]
+            if len(nodeids) != len(set(nodeids)):
+                raise UsageError(
+                    f"{path}: a test appears twice in one run; merge its shards first, without --replicates"
+                )
+    document = combine([doc for _, doc in documents], {"merged_from": [str(path) for path, _ in documents]})
+    try:
+        save_atomically(output, document)
+    except OSError as exc:
+        raise UsageError(f"-o {output}: cannot write it ({exc})") from None
+    count = document["options"]["replicates"]
+    print(f"kept {count} runs as replicates ({len(document['results'])} results) in {output}")
     return EXIT_OK

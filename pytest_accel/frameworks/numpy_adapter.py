@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -22,6 +23,12 @@ from pytest_accel.frameworks.base import (
     nothing_made_current,
     release_host_memory,
 )
+
+
+@functools.lru_cache(maxsize=64)
+def _dtype_name(dtype: np.dtype) -> str:
+    """numpy computes ``dtype.name`` in Python at every access; asked for every captured assert."""
+    return dtype.name
 
 
 class NumpyAdapter:
@@ -64,7 +71,8 @@ class NumpyAdapter:
         return host_float32(np.asarray(value))  # a test's own ml_dtypes array compares as float32
 
     def dtype_name(self, value: Any) -> str:
-        return np.asarray(value).dtype.name
+        dtype = value.dtype if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value).dtype
+        return _dtype_name(dtype)
 
     def made_current(self, native: Any) -> AbstractContextManager[Any]:
         return nothing_made_current(native)

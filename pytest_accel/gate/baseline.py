@@ -80,5 +80,14 @@ class Baseline:
     def load(cls, path: Path) -> Baseline:
         from pytest_accel.results.file import load_results
 
-        document = load_results(path, role="baseline")
-        return cls(path, document, bench_runs(document))
+        return cls.from_documents(path, [load_results(path, role="baseline")])
+
+    @classmethod
+    def from_documents(cls, path: Path, documents: list[dict[str, Any]]) -> Baseline:
+        """A baseline of one or several loaded runs (replicates: files, a ``merge --replicates`` file, a
+        history's last runs); ``path`` names it in reports. Sampling aims at its last run's samples."""
+        from pytest_accel.gate.replicates import combine, expand
+
+        parts = expand(documents)
+        document = parts[0] if len(parts) == 1 else combine(parts)
+        return cls(path, document, bench_runs(parts[-1]))

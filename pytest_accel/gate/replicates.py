@@ -108,5 +108,20 @@ def replicate_change(entry: ReplicateLevels, noise: Noise) -> stats.Level:
     return stats.Level(entry.new.log - base, variance, noise.dof)
 
 
+def combine(documents: list[dict[str, Any]], options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One results document holding every replicate of ``documents`` (files, or a history's runs), each
+    result tagged with its replicate's index: what ``merge --replicates`` writes, and what a baseline of
+    several runs is handed to the gate as."""
+    from pytest_accel.results.file import assemble_document
+
+    parts = expand(documents)
+    machines: dict[str, Any] = {}
+    results: list[dict[str, Any]] = []
+    for index, part in enumerate(parts):
+        machines.update(part.get("machines", {}))
+        results.extend({**result, REPLICATE_FIELD: index} for result in part["results"])
+    return assemble_document(machines, {"replicates": len(parts), **(options or {})}, results)
+
+
 def replicate_runs(documents: list[dict[str, Any]]) -> list[dict[BenchKey, BenchRun]]:
     return [bench_runs(document) for document in documents]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pytest_accel.gate import stats
 
-MIN_GATE_SAMPLES = 3 * stats.MIN_BLOCK  # three blocks: a level whose variance has two degrees of freedom
+MIN_GATE_SAMPLES = stats.MAX_BLOCKS * stats.MIN_BLOCK  # a variance with 9 degrees of freedom
 
 
 @dataclass(frozen=True)

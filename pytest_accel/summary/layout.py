@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 from pytest_accel.gate import stats
 from pytest_accel.results.records import CheckResult, ItemRecord
@@ -40,6 +41,7 @@ class Layout:
     rows: list[tuple[list[str], list[list[str]]]]  # key cells, then one list of cells per group
     with_oracle: bool = False
     notes: list[str] = field(default_factory=list)
+    with_whole_test_times: bool = False  # a row shows a test's whole time: '(1.2 ms)'
 
 
 def speedup_interval(reference: BenchResult, device: BenchResult) -> tuple[float, float, float]:
@@ -75,14 +77,37 @@ def speedup_cell(reference: BenchResult, device: BenchResult) -> str:
     return f"{_ratio(ratio)}x [{_ratio(low)}-{_ratio(high)}]"
 
 
-def time_cell(bench: BenchResult | None, outcome: str) -> str:
+def time_cell(bench: BenchResult | None, outcome: str, call_s: float | None = None) -> str:
+    """A bench's median and spread; for a passed test without bench, its whole body's time, in
+    parentheses (one run, never gated: it tells an adopted suite's tests apart, no more)."""
     text = "-"
     if bench is not None and bench.samples and bench.median > 0:
         text = f"{format_seconds(bench.median)} ±{50 * bench.iqr / bench.median:.0f}%"
+    elif bench is None and outcome == "passed" and _positive(call_s):
+        text = f"({format_seconds(call_s)})"
     if outcome not in ("passed", "unknown"):
         text = f"{outcome.upper()} {text}" if text != "-" else outcome.upper()
     return text
 
+
+def whole_test_speedup_cell(reference: ItemRecord | None, record: ItemRecord) -> str:
+    """'(2.1x)': the reference device's whole-test time over this device's, for tests without bench;
+    one run each, so no interval: a hint of which tests got faster, never a verdict."""
+    if reference is None or record.outcome != "passed" or reference.outcome != "passed":
+        return "-"
+    if not (_positive(reference.call_s) and _positive(record.call_s)):
+        return "-"
+    return f"({_ratio(reference.call_s / record.call_s)}x)"
+
+
+def _positive(seconds: float | None) -> TypeGuard[float]:
+    return seconds is not None and math.isfinite(seconds) and seconds > 0
+
+
+WHOLE_TEST_LEGEND = (
+    "(…): a test without bench: its whole body's time on the device (one run, hidden passes left out) "
+    "and the reference's over it; a hint, never gated"
+)
 
 ORACLE_LEGEND = (
     "vs oracle: the device's worst |value - oracle| / (|oracle| + rms(oracle)) against float64; "
@@ -212,6 +237,7 @@ def build_layout(records: list[ItemRecord]) -> Layout:
     reference_benches = {
         key: bench for key, cells in by_key.items() for r, bench in cells.values() if r.is_reference
     }
+    reference_records = {key: r for key, cells in by_key.items() for r, _ in cells.values() if r.is_reference}
     for key in sorted(by_key):
         cells = by_key[key]
         group_cells = []
@@ -221,12 +247,15 @@ def build_layout(records: list[ItemRecord]) -> Layout:
                 group_cells.append([""] * len(group.headers))
                 continue
             record, bench = entry
-            values = [time_cell(bench, record.outcome)]
+            values = [time_cell(bench, record.outcome, record.call_s)]
             if not group.reference and record.is_reference:
                 values += ["-", "reference"]
             elif not group.reference:
                 reference = reference_benches.get(reference_key(key, record))
-                speed = speedup_cell(reference, bench) if reference is not None and bench is not None else "-"
+                if bench is None:
+                    speed = whole_test_speedup_cell(reference_records.get(reference_key(key, record)), record)
+                else:
+                    speed = speedup_cell(reference, bench) if reference is not None else "-"
                 values += [speed, parity_cell(record)]
             if with_oracle:
                 values.append(oracle_cell(record))
@@ -239,7 +268,8 @@ def build_layout(records: list[ItemRecord]) -> Layout:
         rows.append((key_cells, group_cells))
     key_headers = ["test"] + (["framework"] if several_frameworks else []) + ["dtype"]
     key_headers += ["bench"] if several_benches else []
-    return Layout(prefix, key_headers, groups, rows, with_oracle)
+    whole = any(cell.startswith("(") for _, cells in rows for values in cells for cell in values[:1])
+    return Layout(prefix, key_headers, groups, rows, with_oracle, with_whole_test_times=whole)
 
 
 def shorten_all(names: list[str], width: int) -> list[str]:

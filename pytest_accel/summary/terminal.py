@@ -19,6 +19,7 @@ from pytest_accel.summary.formatting import format_seconds
 from pytest_accel.summary.layout import (
     MEMORY_LEGEND,
     ORACLE_LEGEND,
+    WHOLE_TEST_LEGEND,
     Layout,
     build_layout,
     count_rows,
@@ -106,6 +107,8 @@ def render_summary(
         "with its 95% interval (~1x: the data cannot tell it from 1); parity: worst error / allowed "
         "error (above 1 fails); a failed item says so where it happened"
     )
+    if layout.with_whole_test_times:
+        lines.append(WHOLE_TEST_LEGEND)
     if layout.with_oracle:
         lines.append(ORACLE_LEGEND)
     if any(has_memory(r) for r in records):
