@@ -259,3 +259,20 @@ def test_time_axes_read_in_human_units(tmp_path: Path, fast: float, slow: float)
     ticks = [text for text in texts if HUMAN_TIME.match(text)]
     assert len(ticks) >= 2, texts
     assert not [text for text in texts if re.search(r"\de[-+]?\d|\$|\^", text)], texts  # no 1e-4, no 10^-4
+
+
+def test_a_big_adopted_run_without_bench_says_per_device_how_its_whole_test_times_compare() -> None:
+    """Issue 15.5: a suite that never calls bench still learns, in the compact summary, where each device
+    got faster: the median of reference time / device time over its tests, and the extremes."""
+    records = []
+    for index in range(60):
+        for device, seconds in (("cpu", 0.010), ("cuda:0", 0.010 / (2.0 + index % 3))):
+            record = _record(f"t.py::test_op[{index}]", ("torch", device, device == "cpu"), "float32", 1, 0.1)
+            record.benches, record.call_s = [], seconds
+            records.append(record)
+    slowest = next(r for r in records if r.nodeid == "t.py::test_op[7-torch-cuda:0-float32]")
+    slowest.call_s = 0.040  # 4x slower than on the reference device
+    text = render_summary(records, [], width=100)
+    assert "whole-test times of tests without bench" in text
+    assert re.search(r"^torch cuda:0 +60 +3\.00x +4\.00x +test_op\[\d+\] +float32$", text, re.M), text
+    assert re.search(r"^ +0\.25x +test_op\[7\] +float32$", text, re.M), text

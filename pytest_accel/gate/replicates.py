@@ -2,10 +2,11 @@
 
 One run's samples cannot see a slow phase that lasted the whole run; several runs of the same code can.
 A benchmark's level in each replicate gives a spread with k - 1 degrees of freedom, which is little for
-3 replicates: the estimate is pooled with the typical spread of the other benchmarks on the same device
-(as if ``PRIOR_DOF`` more degrees of freedom), but only upwards, so that a benchmark whose few replicates
-happened to agree does not claim to be steadier than its neighbours, while one that drifts keeps its own
-large spread (with its own few degrees of freedom). A file saved by ``merge --replicates`` keeps each
+3 replicates: a spread consistent with those of the other benchmarks on the same device is pooled with
+theirs (as if ``PRIOR_DOF`` more degrees of freedom, never more), so that a benchmark whose few
+replicates happened to agree does not claim to be steadier than its neighbours; one that drifts by
+itself keeps its own large spread with its own few degrees of freedom (Student's t then widens its
+interval as 3 replicates demand). A file saved by ``merge --replicates`` keeps each
 run's results apart by an integer ``replicate`` field.
 """
 
@@ -74,8 +75,10 @@ def replicate_levels(base_runs: list[BenchRun], new: BenchRun) -> ReplicateLevel
 
 
 def learned_noise(measured: dict[BenchKey, ReplicateLevels]) -> dict[BenchKey, Noise]:
-    """Each benchmark's noise from its replicates (at least two), raised towards the typical spread of
-    the benchmarks of its framework and device when its own is smaller."""
+    """Each benchmark's noise from its replicates (at least two). A spread consistent with the others of
+    its framework and device (not above their median by more than a 1% chi-square test could allow) is
+    pooled with theirs, counted as at most PRIOR_DOF degrees of freedom; a larger one, a benchmark that
+    drifts by itself, keeps its own spread and its own few degrees of freedom."""
     own = {key: entry for key, entry in measured.items() if len(entry.levels) >= 2}
     groups: dict[tuple[str, str], list[BenchKey]] = {}
     for key in own:
@@ -83,19 +86,27 @@ def learned_noise(measured: dict[BenchKey, ReplicateLevels]) -> dict[BenchKey, N
     noises: dict[BenchKey, Noise] = {}
     for keys in groups.values():
         spreads = {key: max(own[key].spread, stats.RESOLUTION**2) for key in keys}
+        dofs = {key: float(len(own[key].levels) - 1) for key in keys}
         typical = statistics.median(spreads.values())
+        steady = [key for key in keys if spreads[key] <= typical * _chi2_upper(dofs[key]) / dofs[key]]
         for key in keys:
-            levels = own[key].levels
-            dof = float(len(levels) - 1)
-            others = sum(len(own[k].levels) - 1 for k in keys if k != key)
-            prior = min(PRIOR_DOF, float(others))
-            pooled = (prior * typical + dof * spreads[key]) / (prior + dof)
-            within = statistics.fmean(level.variance for level in levels)
-            if pooled > spreads[key]:
-                noises[key] = Noise(pooled, prior + dof, len(levels), within)
-            else:
-                noises[key] = Noise(spreads[key], dof, len(levels), within)
+            within = statistics.fmean(level.variance for level in own[key].levels)
+            others = [k for k in steady if k != key]
+            if key not in steady or not others:  # taken at a value its estimate falls below half the time
+                variance = spreads[key] * stats.median_unbiased(dofs[key])
+                noises[key] = Noise(variance, dofs[key], len(own[key].levels), within)
+                continue
+            pooled = sum(dofs[k] * spreads[k] for k in others) / sum(dofs[k] for k in others)
+            prior = min(PRIOR_DOF, sum(dofs[k] for k in others))
+            variance = (prior * pooled + dofs[key] * spreads[key]) / (prior + dofs[key])
+            noises[key] = Noise(variance, prior + dofs[key], len(own[key].levels), within)
     return noises
+
+
+def _chi2_upper(dof: float, z: float = 2.326) -> float:
+    """The 99% quantile of a chi-square with ``dof`` degrees of freedom (Wilson and Hilferty)."""
+    scale = 2.0 / (9.0 * dof)
+    return dof * (1.0 - scale + z * math.sqrt(scale)) ** 3
 
 
 def replicate_change(entry: ReplicateLevels, noise: Noise) -> stats.Level:

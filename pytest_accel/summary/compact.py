@@ -127,6 +127,7 @@ def render_compact(records: list[ItemRecord], discovery_lines: list[str], width:
         device_table(devices, discovery_lines, width),
         worst_checks(devices, prefix, width),
         timing_rows(devices, prefix, width),
+        whole_test_rows(records, prefix, width),
         shared_devices_line(records),
         recompile_lines(records, shown=FAULTS_SHOWN),
         determinism_lines(records),
@@ -294,6 +295,43 @@ def timing_rows(devices: list[Device], prefix: str, width: int) -> list[str]:
     table = fit_table(["device", "time", "speedup", "test", "dtype", "bench"], rows, width)
     title = "timings: the slowest on a reference device; elsewhere the largest speedup, then the smallest"
     return [title, table]
+
+
+WHOLE_TEST_TITLE = (
+    "whole-test times of tests without bench (one run each, never gated): reference time / this device's, "
+    "the median over its tests, then its largest and smallest"
+)
+
+
+def whole_test_rows(records: list[ItemRecord], prefix: str, width: int) -> list[str]:
+    """For an adopted suite that never calls bench: per device other than the reference, how its tests'
+    whole times compare with the reference device's, so that a big run still says where it got faster."""
+    references = {(r.test, r.framework, r.dtype): r for r in records if r.is_reference and not r.benches}
+    ratios: dict[str, list[tuple[float, ItemRecord]]] = {}
+    for record in records:
+        if record.is_reference or record.benches or record.outcome != "passed":
+            continue
+        other, _, _ = record.reference_device.rpartition(" ")  # 'numpy cpu' under a cross-framework one
+        reference = references.get((record.test, other or record.framework, record.dtype))
+        if reference is None or reference.outcome != "passed":
+            continue
+        if _seconds(reference.call_s) and _seconds(record.call_s):
+            ratios.setdefault(_label(record), []).append((reference.call_s / record.call_s, record))
+    rows = []
+    for label, pairs in ratios.items():
+        ordered = sorted(pairs, key=lambda pair: pair[0])
+        for index, (ratio, record) in enumerate([ordered[-1], ordered[0]] if len(ordered) > 1 else ordered):
+            median = statistics.median(r for r, _ in pairs)
+            lead = [label, str(len(pairs)), f"{_number(median)}x"] if index == 0 else ["", "", ""]
+            rows.append([*lead, f"{_number(ratio)}x", *_test_and_dtype(record, prefix)])
+    if not rows:
+        return []
+    table = fit_table(["device", "tests", "median", "this test", "test", "dtype"], rows, width)
+    return [WHOLE_TEST_TITLE, table]
+
+
+def _seconds(value: float | None) -> bool:
+    return value is not None and math.isfinite(value) and value > 0
 
 
 def _extremes(device: Device) -> list[Timed]:
