@@ -75,8 +75,10 @@ def _without_timings(document: dict) -> list[dict]:
     return results
 
 
-TIMES = re.compile(r"\d[\d.]* (s|ms|us|ns) ±\d+%")
-SPEEDUPS = re.compile(r"(~1|[\d.]+)x \[[^\]]*\]")
+# a bench's median and spread, or a test's whole time in parentheses; a speedup with its interval, or
+# a whole-test one in parentheses
+TIMES = re.compile(r"\d[\d.]* (s|ms|us|ns) ±\d+%|\(\d[\d.]* (s|ms|us|ns)\)")
+SPEEDUPS = re.compile(r"(~1|[\d.]+)x \[[^\]]*\]|\([\d.e-]+x\)")
 
 
 def _summary_rows(output: str) -> list[str]:

@@ -41,7 +41,6 @@ class Layout:
     rows: list[tuple[list[str], list[list[str]]]]  # key cells, then one list of cells per group
     with_oracle: bool = False
     notes: list[str] = field(default_factory=list)
-    with_whole_test_times: bool = False  # a row shows a test's whole time: '(1.2 ms)'
 
 
 def speedup_interval(reference: BenchResult, device: BenchResult) -> tuple[float, float, float]:
@@ -268,8 +267,7 @@ def build_layout(records: list[ItemRecord]) -> Layout:
         rows.append((key_cells, group_cells))
     key_headers = ["test"] + (["framework"] if several_frameworks else []) + ["dtype"]
     key_headers += ["bench"] if several_benches else []
-    whole = any(cell.startswith("(") for _, cells in rows for values in cells for cell in values[:1])
-    return Layout(prefix, key_headers, groups, rows, with_oracle, with_whole_test_times=whole)
+    return Layout(prefix, key_headers, groups, rows, with_oracle)
 
 
 def shorten_all(names: list[str], width: int) -> list[str]:
