@@ -1,24 +1,32 @@
-"""Does the performance gate cry wolf, and does it catch real slowdowns? Measured, not assumed.
+"""Does the performance gate cry wolf, does it catch real slowdowns, and what does it cost? Measured.
 
 Suite: ``gate_suite/`` (four single-threaded numpy functions, ~50 us to ~50 ms per call), in a
-temporary git repository. Scenarios, each with ``--fail-slower=10%``:
+temporary git repository. Scenarios:
 
-- separate runs: a fresh baseline run (``--accel-save``), then a compare run (``--accel-compare``) of
-  unchanged code, or with one function 25% slower (the slowed function rotates). pytest-benchmark runs
-  the same functions in the same pytest sessions, and its ``--benchmark-compare-fail=median:10%`` rule
-  (a median more than 10% above the baseline's fails) is applied to its JSON files.
-- duet: ``python -m pytest_accel duet HEAD`` with the working tree unchanged, with one function 25%
-  slower, and with one 10% slower.
+- rules (simulation, seconds): the decision rule of ``gate.stats`` (``estimate``, the default) against
+  the strict one (``interval``) on the harsh noise model of the tests (AR(1) samples with bursts 20-60%
+  slower), for duets of 8/20/40 rounds and 1/4/100 benchmarks: how often unchanged code, +5%, +10%,
+  +15% and +25% are called slower at a 10% gate.
+- replicates (simulation): three baseline runs drawn from an H200-like model (four steady kernels
+  within 5%, one small matmul drifting 30%); 15% slower at a 10% gate, unchanged, the drifting one.
+- duet (real runs): ``python -m pytest_accel duet HEAD`` unchanged, one function 25% slower
+  (``--fail-slower=10%``), one 10% slower at ``--fail-slower=5%``; each duet right after a plain run of
+  the same tests, for the cost (duet wall time / plain run wall time).
+- separate runs (real): a baseline run (``--accel-save``), then a compare run (``--accel-compare``),
+  unchanged or one function 25% slower; pytest-benchmark's ``median:10%`` rule on the same sessions.
+- replicates (real runs): three baseline runs, then ``compare`` of a new run against all three,
+  unchanged or one function 15% slower.
 
-Run: ``python3 benchmarks/bench_gate.py`` (about 20 minutes on a 2-core machine; ``--quick`` for a
-smoke run). Needs pytest-benchmark (``pip install -e ".[bench]"``). Prints a table; a missed target is
-a number in the table, not a crash.
+Run: ``python3 benchmarks/bench_gate.py`` (about 15 minutes on a 2-core machine; ``--quick`` for a
+smoke run, ``--only NAME`` for one kind). Needs pytest-benchmark (``pip install -e ".[bench]"``). Prints a
+table per kind; a missed target is a number in a table, not a crash.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -29,13 +37,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tabulate import tabulate
+
+from pytest_accel.gate import stats
+from pytest_accel.gate.comparison import GateConfig, compare_documents
+from pytest_accel.results.file import assemble_document, machine_id
 
 HERE = Path(__file__).resolve().parent
 SUITE = HERE / "gate_suite"
 FUNCTIONS = ("sort_small", "cumsum_16k", "fft_16k", "sort_large")
 BASE_REPS = 20
 SLOWER_25 = 25
+SLOWER_15 = 23
 SLOWER_10 = 22
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
@@ -53,6 +67,7 @@ class Tally:
     pb_named_right: int = 0
     pb_wrong: int = 0
     seconds: float = 0.0
+    ratios: list[float] = field(default_factory=list)  # duet wall time / plain run wall time
 
 
 def set_reps(repo: Path, slowed: str | None, reps: int) -> None:
@@ -151,9 +166,21 @@ def separate_pair(repo: Path, slowed: str | None, budget: str, tally: Tally) -> 
     set_reps(repo, None, BASE_REPS)
 
 
-def duet(repo: Path, slowed: str | None, reps: int, rounds: int, budget: str, tally: Tally) -> None:
+def plain_run(repo: Path, budget: str) -> float:
+    """One plain run of the duet's tests, as the pull request's CI would run them anyway."""
     started = time.perf_counter()
+    done = run([*PYTEST, "-p", "no:benchmark", f"--accel-bench-budget={budget}", "test_suite.py"], repo)
+    if done.returncode != 0:
+        raise SystemExit(f"plain run failed:\n{done.stdout[-3000:]}")
+    return time.perf_counter() - started
+
+
+def duet(
+    repo: Path, slowed: str | None, reps: int, budget: str, tally: Tally, fail_slower: str = "10%"
+) -> None:
     set_reps(repo, slowed, reps)
+    plain = plain_run(repo, budget)
+    started = time.perf_counter()
     done = run(
         [
             sys.executable,
@@ -161,9 +188,7 @@ def duet(repo: Path, slowed: str | None, reps: int, rounds: int, budget: str, ta
             "pytest_accel",
             "duet",
             "HEAD",
-            "--rounds",
-            str(rounds),
-            "--fail-slower=10%",
+            f"--fail-slower={fail_slower}",
             "--report",
             "duet.json",
             "--",
@@ -177,9 +202,35 @@ def duet(repo: Path, slowed: str | None, reps: int, rounds: int, budget: str, ta
     )
     if done.returncode not in (0, 1):
         raise SystemExit(f"duet failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    seconds = time.perf_counter() - started
     judge_gate(repo / "duet.json", slowed, tally)
-    tally.seconds += time.perf_counter() - started
+    tally.seconds += seconds
+    tally.ratios.append(seconds / plain)
     set_reps(repo, None, BASE_REPS)
+
+
+def replicate_trial(repo: Path, slowed: str | None, budget: str, tally: Tally) -> None:
+    """Three baseline runs of unchanged code, then one run (maybe one function 15% slower), compared
+    with ``compare`` against all three."""
+    started = time.perf_counter()
+    set_reps(repo, None, BASE_REPS)
+    common = ["-p", "no:benchmark", f"--accel-bench-budget={budget}", "test_suite.py"]
+    for number in range(3):
+        done = run([*PYTEST, *common, f"--accel-save=base{number}.json"], repo)
+        if done.returncode != 0:
+            raise SystemExit(f"baseline run failed:\n{done.stdout[-3000:]}")
+    set_reps(repo, slowed, SLOWER_15)
+    done = run([*PYTEST, *common, "--accel-save=new.json"], repo)
+    set_reps(repo, None, BASE_REPS)
+    if done.returncode != 0:
+        raise SystemExit(f"new run failed:\n{done.stdout[-3000:]}")
+    bases = [f"base{number}.json" for number in range(3)]
+    command = [sys.executable, "-m", "pytest_accel", "compare", *bases, "new.json", "--fail-slower=10%"]
+    done = run([*command, "--report", "gate.json"], repo)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"compare failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    judge_gate(repo / "gate.json", slowed, tally)
+    tally.seconds += time.perf_counter() - started
 
 
 def row(name: str, target: str, tally: Tally, with_pb: bool) -> list[str]:
@@ -196,7 +247,111 @@ def row(name: str, target: str, tally: Tally, with_pb: bool) -> list[str]:
         median_detectable,
         pb,
         f"{tally.seconds / max(1, tally.runs):.0f} s",
+        f"{sorted(tally.ratios)[len(tally.ratios) // 2]:.1f}x (max {max(tally.ratios):.1f}x)"
+        if tally.ratios
+        else "-",
     ]
+
+
+# -- simulations ------------------------------------------------------------------------------------------
+
+
+def bursty(rng: np.random.Generator, reps: int, count: int, settle: int = 30) -> np.ndarray:
+    """The tests' harsh model: AR(1) log times (phi 0.7, sd 3%) plus bursts 20-60% slower, 3-15 long."""
+    count += settle
+    noise = np.empty((reps, count))
+    noise[:, 0] = rng.normal(0, 0.03 / math.sqrt(1 - 0.49), reps)
+    for i in range(1, count):
+        noise[:, i] = 0.7 * noise[:, i - 1] + rng.normal(0, 0.03, reps)
+    bursts = np.zeros((reps, count))
+    left, value = np.zeros(reps, dtype=int), np.zeros(reps)
+    for i in range(count):
+        start = (left == 0) & (rng.random(reps) < 0.08)
+        left[start] = rng.integers(3, 15, int(start.sum()))
+        value[start] = np.log(rng.uniform(1.2, 1.6, int(start.sum())))
+        on = left > 0
+        bursts[on, i] = value[on]
+        left[on] -= 1
+    return (noise + bursts)[:, settle:]
+
+
+def duet_changes(rng: np.random.Generator, count: int, rounds: int, shift: float) -> list[stats.Level]:
+    phase = rng.normal(0, 0.2, (count, rounds, 1))
+    base = bursty(rng, count * rounds, 5).reshape(count, rounds, 5) + phase
+    new = bursty(rng, count * rounds, 5).reshape(count, rounds, 5) + phase + shift
+    pairs = zip(base.mean(axis=2), new.mean(axis=2), strict=True)
+    return [stats.paired_level_difference(list(b), list(n)) for b, n in pairs]
+
+
+def rule_table(reps: int) -> list[list[str]]:
+    """Share of benchmarks called slower at a 10% gate, by rule, rounds, benchmarks and true change;
+    for 1/4/100 benchmarks the family's rate is 1 - (1 - p)^m for unchanged code."""
+    rng = np.random.default_rng(2026)
+    rows = []
+    for rounds in (8, 20, 40):
+        changes = {pct: duet_changes(rng, reps, rounds, math.log1p(pct / 100)) for pct in (0, 5, 10, 15, 25)}
+        for rule in (stats.ESTIMATE, stats.INTERVAL):
+            for benchmarks in (1, 4, 100):
+                alpha = stats.one_sided_alpha(benchmarks)
+                cells = []
+                for pct, levels in changes.items():
+                    share = (
+                        sum(stats.judge(c, 0.10, alpha, rule).verdict == stats.SLOWER for c in levels) / reps
+                    )
+                    value = 1 - (1 - share) ** benchmarks if pct == 0 else share
+                    cells.append(f"{100 * value:.1f}%")
+                rows.append([rule, rounds, benchmarks, *cells])
+    return rows
+
+
+H200_STEADY = ("mm_4096", "conv", "softmax", "layernorm")
+
+
+def h200_document(rng: np.random.Generator, slowed: str | None = None) -> dict:
+    """One run of an H200-like suite: four steady kernels (within 5% from block to block, 1.5% from run
+    to run), one small matmul drifting about 30% within and 10% between runs; 200 samples each."""
+    fingerprint = {"python": "3.11", "platform": "linux", "machine": "x86_64", "cpu": "CPU", "cpu_count": 16}
+    ident = machine_id(fingerprint)
+    results = []
+    for name in (*H200_STEADY, "mm_64"):
+        if name == "mm_64":
+            logs = rng.normal(0, 0.10) + np.cumsum(rng.normal(0, 0.3 / math.sqrt(200), 200))
+        else:
+            logs = rng.normal(0, 0.015) + np.repeat(rng.uniform(-0.025, 0.025, 10), 20)
+        logs = logs + rng.normal(0, 0.01, 200) + (math.log(1.15) if name == slowed else 0.0)
+        results.append(
+            {
+                "nodeid": f"t.py::test_{name}[torch-cuda:0-float32]",
+                "test": f"t.py::test_{name}",
+                "framework": "torch",
+                "device": "cuda:0",
+                "hardware": "NVIDIA H200",
+                "dtype": "float32",
+                "outcome": "passed",
+                "benches": [{"name": name, "samples": list(1e-4 * np.exp(logs))}],
+            }
+        )
+    return assemble_document({ident: fingerprint}, {}, results, ident)
+
+
+def replicate_table(trials: int) -> list[list[str]]:
+    rng = np.random.default_rng(16)
+    rows = []
+    for replicates, noise in ((1, 0.20), (1, 0.03), (3, None), (5, None)):
+        config = GateConfig(fail_slower=0.10, run_noise=noise if noise is not None else 0.20)
+        caught = failed = blamed = 0
+        for trial in range(trials):
+            baseline = [h200_document(rng) for _ in range(replicates)]
+            slowed = H200_STEADY[trial % 4]
+            gate = compare_documents(baseline, h200_document(rng, slowed), config, "b")
+            unchanged = compare_documents(baseline, h200_document(rng), config, "b")
+            caught += any(v.bench == slowed and v.verdict == stats.SLOWER for v in gate.verdicts)
+            failed += unchanged.failed
+            for report in (gate, unchanged):
+                blamed += any(v.bench == "mm_64" and v.verdict == stats.SLOWER for v in report.verdicts)
+        what = f"{replicates} baseline run(s)" + (f", --noise={100 * noise:g}%" if noise is not None else "")
+        rows.append([what, f"{caught}/{trials}", f"{failed}/{trials}", f"{blamed}/{2 * trials}"])
+    return rows
 
 
 def main() -> int:
@@ -205,59 +360,80 @@ def main() -> int:
     )
     parser.add_argument("--pairs", type=int, default=20, help="separate-run pairs per scenario")
     parser.add_argument("--duets", type=int, default=20, help="duets per scenario (10%%: half as many)")
-    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=6, help="real replicate trials per scenario")
     parser.add_argument("--budget", default="0.1", help="bench budget per call in seconds")
     parser.add_argument("--log", type=Path, default=None, help="append one JSON line per run here")
-    parser.add_argument(
-        "--only",
-        choices=("separate", "duet"),
-        default=None,
-        help="run only the separate-run or the duet scenarios",
-    )
+    kinds = ("rules", "replicates-model", "duet", "separate", "replicates")
+    parser.add_argument("--only", choices=kinds, default=None, help="run one kind of scenario only")
     parser.add_argument("--quick", action="store_true", help="2 of each, for a smoke run")
     args = parser.parse_args()
-    pairs, duets = (2, 2) if args.quick else (args.pairs, args.duets)
+    pairs, duets, trials = (2, 2, 1) if args.quick else (args.pairs, args.duets, args.trials)
     if args.log:
         LOG.append(args.log)
     os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    wanted = [kind for kind in kinds if args.only in (None, kind)]
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start", flush=True)
+    if "rules" in wanted:
+        headers = ["rule", "duet rounds", "benchmarks", "unchanged (family)", "+5%", "+10%", "+15%", "+25%"]
+        print("\nrules: called slower at a 10% gate (simulation, harsh model, 2,000 per cell)")
+        print(
+            tabulate(rule_table(300 if args.quick else 2000), headers=headers, tablefmt="github"), flush=True
+        )
+    if "replicates-model" in wanted:
+        headers = ["baseline", "15% slower caught", "unchanged failed", "drifting one called slower"]
+        print("\nreplicates: H200-like model, 10% gate (simulation)")
+        print(
+            tabulate(replicate_table(12 if args.quick else 120), headers=headers, tablefmt="github"),
+            flush=True,
+        )
+    real = [kind for kind in wanted if kind in ("duet", "separate", "replicates")]
+    if not real:
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench-gate-") as scratch:
         repo = make_repo(Path(scratch))
         results: list[list[str]] = []
         scenarios = [
             (
+                "duet, unchanged",
+                "fail <= 1/20",
+                lambda i, t: duet(repo, None, BASE_REPS, args.budget, t),
+                duets,
+            ),
+            (
+                "duet, one 25% slower",
+                "fail >= 19/20, named",
+                lambda i, t: duet(repo, FUNCTIONS[i % 4], SLOWER_25, args.budget, t),
+                duets,
+            ),
+            (
+                "duet, one 10% slower, --fail-slower=5%",
+                "fail >= 9/10, named",
+                lambda i, t: duet(repo, FUNCTIONS[i % 4], SLOWER_10, args.budget, t, "5%"),
+                max(2, duets // 2),
+            ),
+            (
                 "separate, unchanged",
                 "fail <= 1/20",
                 lambda i, t: separate_pair(repo, None, args.budget, t),
                 pairs,
-                True,
             ),
             (
                 "separate, one 25% slower",
                 "(information)",
                 lambda i, t: separate_pair(repo, FUNCTIONS[i % 4], args.budget, t),
                 pairs,
-                True,
             ),
             (
-                "duet, unchanged",
-                "fail <= 1/20",
-                lambda i, t: duet(repo, None, BASE_REPS, args.rounds, args.budget, t),
-                duets,
-                False,
-            ),
-            (
-                "duet, one 25% slower",
-                "fail >= 19/20, named",
-                lambda i, t: duet(repo, FUNCTIONS[i % 4], SLOWER_25, args.rounds, args.budget, t),
-                duets,
-                False,
-            ),
-            (
-                "duet, one 10% slower",
+                "replicates, unchanged",
                 "(information)",
-                lambda i, t: duet(repo, FUNCTIONS[i % 4], SLOWER_10, args.rounds, args.budget, t),
-                max(2, duets // 2),
-                False,
+                lambda i, t: replicate_trial(repo, None, args.budget, t),
+                trials,
+            ),
+            (
+                "replicates, one 15% slower",
+                "(information)",
+                lambda i, t: replicate_trial(repo, FUNCTIONS[i % 4], args.budget, t),
+                trials,
             ),
         ]
         headers = [
@@ -270,22 +446,23 @@ def main() -> int:
             "median detectable slowdown",
             "pytest-benchmark median:10% failed",
             "time per run",
+            "duet / plain run",
         ]
-        for name, target, step, count, with_pb in scenarios:
-            if args.only and not name.startswith(args.only):
+        for name, target, step, count in scenarios:
+            if name.split(",")[0] not in real:
                 continue
             tally = Tally()
             for i in range(count):
                 step(i, tally)
                 print(f"{name}: {i + 1}/{count} failed so far {tally.failed}", file=sys.stderr, flush=True)
-            results.append(row(name, target, tally, with_pb))
+            results.append(row(name, target, tally, name.startswith("separate")))
             print(tabulate([results[-1]], headers=headers, tablefmt="github"), flush=True)  # as it comes
-    print("\nall scenarios:")
+    print("\nall real runs:")
     print(tabulate(results, headers=headers, tablefmt="github"))
     print(
-        f"\nmachine: {os.cpu_count()} cores; rounds per duet {args.rounds} (up to twice as many for tests "
-        f"not yet shown unchanged); bench budget {args.budget} s; "
-        "threshold 10%; gate noise default (20%) for separate runs"
+        f"\nmachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end; bench budget "
+        f"{args.budget} s; duet with its defaults (first look after 8 rounds, at most 40); gate noise "
+        "default (20%) for separate runs"
     )
     return 0
 

@@ -61,15 +61,11 @@ def run_compare(args: argparse.Namespace) -> int:
     learned from them instead of assumed."""
     from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE, GateConfig, compare_documents
 
-    files: list[Path] = args.files
-    if len(files) < 2:
-        raise UsageError(
-            "compare needs a baseline and the results to judge: BASE.json [BASE2.json ...] NEW.json"
-        )
-    baselines, new = files[:-1], files[-1]
+    baselines: list[Path] = args.baselines
+    new: Path = args.new
     check_report_paths(args.report)
     for report in args.report:
-        for source in files:
+        for source in (*baselines, new):
             if report.resolve() == source.resolve():
                 raise UsageError(f"--report {report} names an input file; write the report to another file")
     fail_slower = percent_option(args.fail_slower, "--fail-slower")

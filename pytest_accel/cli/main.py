@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pytest_accel.cli import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 
@@ -58,14 +58,15 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         "than --fail-slower; without --fail-slower the comparison only reports.",
     )
     parser.add_argument(
-        "files",
+        "baseline",
         nargs="+",
         type=Path,
-        metavar="FILE",
-        help="BASE.json [BASE2.json ...] NEW.json: the baseline's results (several files, or one from merge "
-        "--replicates: runs of the same code, from which each benchmark's run-to-run noise is learned), "
-        "then the results to judge",
+        action=_Baselines,
+        metavar="BASE.json",
+        help="the baseline's results; several files (or one from merge --replicates) are runs of the same "
+        "code, from which each benchmark's run-to-run noise is learned",
     )
+    parser.add_argument("new", type=Path, metavar="NEW.json", help="the results to judge")
     _add_gate_options(parser)
     parser.add_argument(
         "--noise",
@@ -80,6 +81,20 @@ def _add_compare(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="let timings taken while several xdist workers shared a device gate too",
     )
+
+
+class _Baselines(argparse.Action):
+    """``compare BASE.json [BASE2.json ...] NEW.json``: ``baseline`` is the first file, ``baselines`` all."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        namespace.baselines = list(values)
+        namespace.baseline = namespace.baselines[0]
 
 
 def _add_duet(commands: argparse._SubParsersAction) -> None:

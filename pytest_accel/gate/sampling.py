@@ -9,11 +9,16 @@ threshold instead of 5%).
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 from pytest_accel.gate import stats
 
-MIN_GATE_SAMPLES = stats.MAX_BLOCKS * stats.MIN_BLOCK  # a variance with 9 degrees of freedom
+MIN_GATE_SAMPLES = stats.MAX_BLOCKS * stats.GATE_BLOCK  # a variance with 9 degrees of freedom
+# More samples are worth their time only while a level's own variance is at least this share of the
+# run-to-run noise's (judged on the baseline's samples, never on this run's).
+MIN_REDUCIBLE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -24,9 +29,14 @@ class GateTarget:
     alpha: float
     extra_budget_s: float
 
-    @property
+    @functools.cached_property
     def target_samples(self) -> int:
-        """How many samples this run takes when its verdict is open: fixed before the first one."""
+        """How many samples this run takes when its verdict is open, fixed before the first one: as many
+        as the baseline, and MIN_GATE_SAMPLES unless the run-to-run noise dwarfs what more samples of
+        both runs could still reduce (then matching the baseline is all that is worth its time)."""
+        base = stats.level_of(list(self.baseline_samples))
+        if math.isfinite(base.variance) and base.variance < MIN_REDUCIBLE_SHARE * self.run_noise**2:
+            return len(self.baseline_samples)
         return max(len(self.baseline_samples), MIN_GATE_SAMPLES)
 
     def undecided(self, samples: list[float]) -> bool:
