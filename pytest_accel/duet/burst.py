@@ -8,12 +8,11 @@ timed one call per sample, the first call (whose result the test gets) is the fi
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_accel.timing.measure import BenchResult
+from pytest_accel.timing.measure import BenchResult, BoundCall, gc_paused
 
 STOP_REASON = "duet-burst"
 CLOCK_TICK_S = 1e-9
@@ -34,26 +33,14 @@ class Burst:
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], timer: Any, name: str
     ) -> tuple[Any, BenchResult]:
         """Call once for the result, then time ``samples`` batches of ``batch`` calls."""
-        outputs: list[Any] = []
-
-        def first() -> Any:
-            outputs.append(fn(*args, **kwargs))
-            return outputs[-1]
-
-        def call() -> Any:
-            return fn(*args, **kwargs)
-
+        bound = BoundCall(fn, args, kwargs)
         timer.wait_for_inputs(args, kwargs)
-        first_s = max(float(timer.time_batch(first, 1)), CLOCK_TICK_S)
+        first_s = max(float(timer.time_batch(bound.first, 1)), CLOCK_TICK_S)
         samples = [first_s] if self.batch == 1 else []
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             while len(samples) < self.samples:
-                samples.append(max(float(timer.time_batch(call, self.batch)), CLOCK_TICK_S) / self.batch)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+                elapsed = float(timer.time_batch(bound.call, self.batch))
+                samples.append(max(elapsed, CLOCK_TICK_S) / self.batch)
         result = BenchResult(
             name=name,
             method=timer.method,
@@ -63,7 +50,7 @@ class Burst:
             warmup_calls=0,
             stop_reason=STOP_REASON,
         )
-        return outputs[0], result
+        return bound.result, result
 
 
 def lookup(plan: dict[str, Any]) -> Callable[[str], Burst | None]:

@@ -9,11 +9,12 @@ them (``memory.py``), so that no timed call pays for the counting.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -120,6 +121,34 @@ def _min_sample_seconds(timer: BatchTimer) -> float:
     return 1e-3 if timer.method != "perf_counter" else 5e-4
 
 
+class BoundCall:
+    """``fn`` with its arguments: ``first`` keeps the result the test gets, ``call`` (the timed repeats)
+    drops it."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self.result: Any = None
+
+    def first(self) -> Any:
+        self.result = self._fn(*self._args, **self._kwargs)
+        return self.result
+
+    def call(self) -> Any:
+        return self._fn(*self._args, **self._kwargs)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No garbage collection inside the timed batches (a collection would land in one sample)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def measure(
     fn: Callable[..., Any],
     args: tuple[Any, ...],
@@ -140,30 +169,20 @@ def measure(
     """
     if getattr(gate, "burst", None) is not None:  # a duet round after the first (duet/burst.py)
         return gate.burst(fn, args, kwargs, timer, name)  # type: ignore[union-attr]
-    outputs: list[Any] = []
-
-    def first() -> Any:
-        outputs.append(fn(*args, **kwargs))
-        return outputs[-1]
-
-    def call() -> Any:
-        return fn(*args, **kwargs)
-
+    bound = BoundCall(fn, args, kwargs)
+    call = bound.call
     timer.wait_for_inputs(args, kwargs)  # pending transfers of the inputs are not the first call's time
     started = time.perf_counter()
-    first_call = _per_call(timer.time_batch(first, 1), 1)
+    first_call = _per_call(timer.time_batch(bound.first, 1), 1)
     warmup_times = _warm_up(call, timer, budget_s * 0.2)
     per_call = min(warmup_times) if warmup_times else first_call
     batch = _calibrate(call, timer, per_call, _min_sample_seconds(timer))
 
     samples: list[float] = []
     stop_reason = "max-samples"
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     sampling_started = time.perf_counter()
-    compiles = CompileCounter()
-    try:
-        compiles.__enter__()
+    extended = 0.0
+    with gc_paused(), CompileCounter() as compiles:
         while len(samples) < MAX_SAMPLES:
             samples.append(_per_call(timer.time_batch(call, batch), batch))
             now = time.perf_counter()
@@ -179,13 +198,8 @@ def measure(
             if spent >= budget_s and len(samples) >= 3:
                 stop_reason = "budget"
                 break
-        extended = 0.0
         if gate is not None and gate.undecided(samples):
             stop_reason, extended = _sample_for_gate(call, timer, batch, samples, gate)
-    finally:
-        compiles.__exit__(None, None, None)
-        if gc_was_enabled:
-            gc.enable()
     result = BenchResult(
         name=name,
         method=timer.method,
@@ -207,7 +221,7 @@ def measure(
             reading.method,
             reading.note,
         )
-    return outputs[0], result
+    return bound.result, result
 
 
 def _per_call(elapsed: float, batch: int) -> float:
