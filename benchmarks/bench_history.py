@@ -1,24 +1,29 @@
 """Does ``history check`` cry wolf on this machine, and does it see creeping regressions?
 
-Run: ``python3 benchmarks/bench_history.py`` (about 5 minutes on a 2-core machine; ``--histories N``
-unchanged histories of ``--runs R`` runs each, default 4 x 12). In a temporary git repository holding a
-suite of six single-threaded numpy/Python benchmarks (0.25 ms to 11 ms per call), every run is a real
-pytest session with ``--accel-history``, on a commit of its own:
+Run: ``python3 benchmarks/bench_history.py`` (about 4 minutes on a 2-core machine; ``--histories N``
+unchanged histories of ``--runs R`` runs each, default 4 x 12; ``--slowed`` the functions made slower;
+``--keep DIR`` keeps the databases, ``--reuse DIR`` judges kept ones again without recording). In a
+temporary git repository holding a suite of six single-threaded numpy/Python benchmarks (0.25 ms to
+11 ms per call), every run is a real pytest session with ``--accel-history``, on a commit of its own:
 
 - unchanged: N histories of R runs of the same code, each in a database of its own, then
-  ``python -m pytest_accel history check`` on each: every change point reported is a false alarm.
-- creep: 8 runs, then one function 3% slower at each of 5 consecutive commits (its loop count 100 ->
-  103 -> 106 -> 109 -> 113 -> 116), then 4 more runs at the new level.
-- step: 8 runs, then one function 10% slower (100 -> 110), then 6 more runs.
+  ``python -m pytest_accel history check`` on each: every alarm is a false one. Also judged without
+  the machine guard (``judge(..., machine_guard=False)``), to show what the guard changes.
+- creep, per slowed function (default matmul_64, compute-bound, and cumsum_16k, memory-bound): 8 runs,
+  then the function 3% slower at each of 5 consecutive commits (its loop count 100 -> 103 -> 106 -> 109
+  -> 113 -> 116), then 4 more runs at the new level.
+- step, per slowed function: 8 runs, then the function 10% slower (100 -> 110), then 6 more runs.
 - injected: the same creep and step added to each benchmark of each unchanged history in turn (its
-  recorded levels multiplied), judged in-process: many more cases on the same real noise.
+  recorded levels multiplied), judged in-process with and without the guard: more cases on real noise.
 
-Prints tables; exits 0 unless the script itself fails. Nothing here asserts a time.
+Prints tables and the load average; exits 0 unless the script itself fails (4 for bad options).
+Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import subprocess
@@ -33,12 +38,13 @@ from pytest_accel.history.series import judge, load_series
 from pytest_accel.history.store import open_store
 
 FUNCTIONS = ("sort_small", "cumsum_16k", "fft_16k", "sort_large", "py_loop", "matmul_64")
-SLOWED = "cumsum_16k"
+# The functions whose loop count is their REPS (fft and sort_large scale theirs: 3% would round away).
+SLOWABLE = ("sort_small", "cumsum_16k", "py_loop", "matmul_64")
+SLOWED = ("matmul_64", "cumsum_16k")  # compute-bound, and memory-bound (the neighbour's load moves it)
 LIB = '''"""The benchmarked functions; REPS is rewritten to make one of them slower."""
 import numpy as np
 
-REPS = {"sort_small": 100, "cumsum_16k": 100, "fft_16k": 100, "sort_large": 100, "py_loop": 100,
-        "matmul_64": 100}
+REPS = dict(sort_small=100, cumsum_16k=100, fft_16k=100, sort_large=100, py_loop=100, matmul_64=100)
 BASE = 100
 
 
@@ -138,15 +144,18 @@ def make_repo(folder: Path) -> Path:
     return repo
 
 
-def set_reps(repo: Path, reps: int) -> None:
+def set_reps(repo: Path, slowed: str, reps: int) -> None:
     path = repo / "lib.py"
-    table = {name: (reps if name == SLOWED else 100) for name in FUNCTIONS}
-    path.write_text(re.sub(r"^REPS = \{.*\}$", f"REPS = {table!r}", path.read_text(), flags=re.M))
+    table = {name: (reps if name == slowed else 100) for name in FUNCTIONS}
+    text, count = re.subn(r"^REPS = .*$", f"REPS = {table!r}", path.read_text(), flags=re.M)
+    if count != 1:  # the code must really change (an earlier version of this script never changed it)
+        raise SystemExit(f"bench_history: could not set the loop counts in {path}")
+    path.write_text(text)
 
 
-def one_run(repo: Path, db: Path, reps: int, message: str) -> None:
+def one_run(repo: Path, db: Path, slowed: str, reps: int, message: str) -> None:
     """Commit (the code as it is now, or an empty commit), then a real pytest run into the history."""
-    set_reps(repo, reps)
+    set_reps(repo, slowed, reps)
     git(repo, "commit", "-qam", message, "--allow-empty")
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", f"--accel-history={db}"],
@@ -171,17 +180,12 @@ def check(db: Path) -> tuple[int, str]:
     return done.returncode, done.stdout
 
 
-def record(repo: Path, db: Path, plan: list[int]) -> None:
+def record(repo: Path, db: Path, plan: list[int], slowed: str = SLOWED[0]) -> None:
     for number, reps in enumerate(plan):
-        one_run(repo, db, reps, f"run {number} reps {reps}")
+        one_run(repo, db, slowed, reps, f"run {number}: {slowed} reps {reps}")
 
 
-def commits(repo: Path, count: int) -> list[str]:
-    out = subprocess.run(["git", "log", "--format=%H", f"-{count}"], cwd=repo, capture_output=True, text=True)
-    return out.stdout.split()[::-1]
-
-
-def injected(db: Path, plan: list[float]) -> dict[str, list[int]]:
+def injected(db: Path, plan: list[float], guard: bool = True) -> dict[str, list[int]]:
     """The recorded history, with each benchmark in turn multiplied by ``plan``; per benchmark the
     cases where check alarmed on it alone, on others, and where the bracket held the change."""
     tally: dict[str, list[int]] = {"on it": [], "on another": [], "within 1 run": [], "exact": []}
@@ -190,7 +194,7 @@ def injected(db: Path, plan: list[float]) -> dict[str, list[int]]:
     changed_at = next(i for i, f in enumerate(plan) if f != 1.0)
     settled = next(i for i, f in enumerate(plan) if f == plan[-1])
     for target in range(len(clean)):
-        findings = judge(load_series_copy(clean, target, plan), 0.05, 10)
+        findings = judge(load_series_copy(clean, target, plan), 0.05, 10, machine_guard=guard)
         alarms = [f for f in findings if f.alarm]
         on_it = [f.change for f in alarms if f.series.key == clean[target].key]
         tally["on it"].append(int(bool(on_it)))
@@ -218,80 +222,169 @@ def load_series_copy(clean: list, target: int, plan: list[float]) -> list:
     return copies
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--histories", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=12)
-    parser.add_argument("--keep", type=Path, help="keep the databases in this (new) folder")
-    args = parser.parse_args()
-    started = time.perf_counter()
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = args.keep or Path(scratch)
-        folder.mkdir(parents=True, exist_ok=True)
-        repo = make_repo(Path(folder))
-        unchanged = []
-        for number in range(args.histories):
-            db = Path(folder) / f"unchanged-{number}.db"
-            record(repo, db, [100] * args.runs)
-            unchanged.append(db)
-        creep_plan = [100] * 8 + [103, 106, 109, 113, 116] + [116] * 4
-        step_plan = [100] * 8 + [110] * 6
-        creep_db, step_db = Path(folder) / "creep.db", Path(folder) / "step.db"
-        record(repo, creep_db, creep_plan)
-        creep_commits = commits(repo, len(creep_plan))
-        record(repo, step_db, step_plan)
-        step_commits = commits(repo, len(step_plan))
-        load = os.getloadavg()[0]
+def run_commits(db: Path) -> list[str]:
+    with open_store(db) as store:
+        return [run.commit or "?" for run in store.runs("main")]
 
-        rows, per_bench = [], {}
-        for db in unchanged:
-            code, out = check(db)
-            with open_store(db) as store:
-                series = load_series(store, "main")
-            findings = judge(series, 0.05, 10)
-            for one in series:
-                per_bench.setdefault(one.label, 0)
-            for finding in findings:
-                per_bench[finding.series.label] += 1
-            rows.append([db.name, code, len(findings), out.strip().splitlines()[-1][:90]])
-        print(f"\nunchanged: {args.histories} histories of {args.runs} real runs ('history check' exit code)")
-        print(tabulate(rows, headers=["history", "exit", "change points", "last line"]))
-        print("\nfalse alarms per benchmark (change points over all unchanged histories):")
-        print(tabulate(sorted(per_bench.items()), headers=["benchmark", f"of {args.histories}"]))
 
-        print("\nreal code changes (one function, cumsum_16k, made slower by its loop count):")
-        for name, db, history_commits, first, last in (
-            ("creep 5 x 3%", creep_db, creep_commits, 8, 12),
-            ("step 10%", step_db, step_commits, 8, 8),
-        ):
-            code, out = check(db)
-            print(
-                f"\n== {name}: exit {code}; the change was made at commits {history_commits[first][:10]}"
-                f"..{history_commits[last][:10]} (runs {first}..{last})"
-            )
-            print(out.rstrip())
+CREEP_PLAN = [100] * 8 + [103, 106, 109, 113, 116] + [116] * 4  # runs 8..12 each 3% slower
+STEP_PLAN = [100] * 8 + [110] * 6  # run 8 10% slower
+CASES = {"creep": (CREEP_PLAN, 8, 12), "step": (STEP_PLAN, 8, 8)}  # plan, first and last changed run
 
-        rows = []
-        for name, plan in (
+
+def record_all(folder: Path, histories: int, runs: int, slowed: list[str]) -> None:
+    """Every history of the experiment, each a database of real runs in ``folder``."""
+    repo = make_repo(folder)
+    for number in range(histories):
+        record(repo, folder / f"unchanged-{number}.db", [100] * runs)
+    for name in slowed:
+        for case, (plan, _, _) in CASES.items():
+            record(repo, folder / f"{case}-{name}.db", plan, name)
+
+
+def report_unchanged(unchanged: list[Path]) -> None:
+    rows, per_bench = [], {}
+    for db in unchanged:
+        code, _ = check(db)
+        with open_store(db) as store:
+            series = load_series(store, "main")
+        findings = judge(series, 0.05, 10)
+        unguarded = [f for f in judge(series, 0.05, 10, machine_guard=False) if f.alarm]
+        for one in series:
+            per_bench.setdefault(one.label, [0, 0, 0])
+        for finding in findings:
+            per_bench[finding.series.label][0] += 1
+            per_bench[finding.series.label][1] += finding.alarm
+        for finding in unguarded:
+            per_bench[finding.series.label][2] += 1
+        moved = sum(f.machine for f in findings)
+        rows.append([db.name, len(series[0].points), code, len(findings), moved, len(unguarded) > 0])
+    print(f"\nunchanged: {len(unchanged)} histories of real runs ('history check' exit code)")
+    headers = ["history", "runs", "exit", "change points", "of them machine moved", "exit 1 without guard"]
+    print(tabulate(rows, headers=headers))
+    print(
+        f"histories with an alarm (exit 1): {sum(row[2] == 1 for row in rows)}/{len(unchanged)}; "
+        f"without the machine guard: {sum(row[5] for row in rows)}/{len(unchanged)}"
+    )
+    print("\nper benchmark, over all unchanged histories:")
+    table = [[name, *counts] for name, counts in sorted(per_bench.items())]
+    print(tabulate(table, headers=["benchmark", "change points", "alarms", "alarms without guard"]))
+
+
+def report_real(folder: Path, verbose: bool) -> None:
+    """Each real creep and step: did ``history check`` fail, on that benchmark alone, at its commits?"""
+    from pytest_accel.history.show import where
+
+    rows = []
+    for db in sorted(folder.glob("creep-*.db")) + sorted(folder.glob("step-*.db")):
+        case, slowed = db.stem.split("-", 1)
+        _, first, last = CASES[case]
+        code, out = check(db)
+        with open_store(db) as store:
+            series = load_series(store, "main")
+        alarms = [f for f in judge(series, 0.05, 10) if f.alarm]
+        mine = [f for f in alarms if f.series.key[4] == slowed]
+        others = sorted({f.series.key[4] for f in alarms} - {slowed})
+        made = series[0].commit(first - 1), series[0].commit(last)
+        found = "; ".join(
+            f"{where(f.series, f.change)} [runs {f.change.first}..{f.change.last}]" for f in mine
+        )
+        rows.append(
+            [
+                case,
+                slowed,
+                code,
+                "yes" if mine else "no",
+                ", ".join(others) or "-",
+                f"{made[0]}..{made[1]} [runs {first}..{last}]",
+                found or "-",
+            ]
+        )
+        if verbose:
+            print(f"\n== {db.name}\n{out.rstrip()}")
+    print("\nreal code changes (one function made slower by its loop count, at real commits):")
+    headers = ["case", "slowed", "exit", "flagged it", "others flagged", "made at", "reported at"]
+    print(tabulate(rows, headers=headers, disable_numparse=True))
+
+
+def report_injected(unchanged: list[Path]) -> None:
+    rows = []
+    for (name, plan), guard in itertools.product(
+        (
             ("creep 5 x 3%", [1.0] * 4 + [1.03**k for k in range(1, 6)] + [1.03**5] * 3),
             ("step 10%", [1.0] * 6 + [1.10] * 6),
-        ):
-            totals = {"on it": 0, "on another": 0, "within 1 run": 0, "exact": 0}
-            cases = 0
-            for db in unchanged:
-                tally = injected(db, plan)
-                cases += len(tally["alarm on it"])
-                for key in totals:
-                    totals[key] += sum(tally[key])
-            rows.append([name, cases, *(f"{value}/{cases}" for value in totals.values())])
-        print(
-            "\ninjected into each benchmark of each unchanged history (its first 12 runs; the creep in runs "
-            "4-8, the step at run 6):"
+        ),
+        (True, False),
+    ):
+        totals = {"on it": 0, "on another": 0, "within 1 run": 0, "exact": 0}
+        cases = 0
+        for db in unchanged:
+            tally = injected(db, plan, guard)
+            cases += len(tally["on it"])
+            for key in totals:
+                totals[key] += sum(tally[key])
+        rows.append(
+            [name, "on" if guard else "off", cases, *(f"{value}/{cases}" for value in totals.values())]
         )
-        headers = ["case", "cases", "flagged (exit 1)", "another flagged", "bracket within 1 run", "exact"]
-        print(tabulate(rows, headers=headers))
-    print(f"\nload average at end: {load:.2f}; {time.perf_counter() - started:.0f} s")
+    print(
+        "\ninjected into each benchmark of each unchanged history (its first 12 runs; the creep in runs "
+        "4-8, the step at run 6):"
+    )
+    headers = [
+        "case",
+        "machine guard",
+        "cases",
+        "flagged (exit 1)",
+        "another flagged",
+        "bracket within 1 run",
+        "exact",
+    ]
+    print(tabulate(rows, headers=headers))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--histories", type=int, default=4, help="unchanged histories (default 4)")
+    parser.add_argument("--runs", type=int, default=12, help="runs per unchanged history (default 12)")
+    parser.add_argument("--keep", type=Path, help="record into this folder and keep the databases")
+    parser.add_argument("--reuse", type=Path, help="judge the databases a --keep run left; record nothing")
+    parser.add_argument(
+        "--slowed",
+        default=",".join(SLOWED),
+        help=f"functions made slower, comma-separated, of {', '.join(SLOWABLE)} (default {','.join(SLOWED)})",
+    )
+    parser.add_argument("--verbose", action="store_true", help="print each real change's check output")
+    args = parser.parse_args()
+    slowed = [name for name in args.slowed.split(",") if name]
+    if args.histories < 1 or args.runs < 12 or not set(slowed) <= set(SLOWABLE):
+        print(
+            f"bench_history: --histories 1 or more, --runs 12 or more, --slowed of {', '.join(SLOWABLE)}",
+            file=sys.stderr,
+        )
+        return 4
+    started = time.perf_counter()
+    print(
+        f"load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} cores"
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.reuse or args.keep or Path(scratch)
+        if args.reuse is None:
+            folder.mkdir(parents=True, exist_ok=True)
+            record_all(folder, args.histories, args.runs, slowed)
+            print(f"recorded; load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        elif not any(folder.glob("unchanged-*.db")):
+            print(
+                f"bench_history: --reuse {folder}: no histories there (record with --keep)", file=sys.stderr
+            )
+            return 4
+        unchanged = sorted(folder.glob("unchanged-*.db"))
+        report_unchanged(unchanged)
+        report_real(folder, args.verbose)
+        report_injected(unchanged)
+    print(
+        f"\nload average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

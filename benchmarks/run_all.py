@@ -19,6 +19,8 @@ SCRIPTS = (
     "bench_gpu_timing.py",
     "bench_gate.py",
     "bench_adoption_cost.py",
+    "bench_adoption_duet.py",
+    "bench_history.py",
 )
 
 

@@ -43,8 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     handed = getattr(config, "workerinput", {}).get("accel_devices")
     if handed is not None:
         state.registry.handed = handed  # an xdist worker: the controller decided the devices
-    if settings.compare_path is not None and not getattr(config.option, "help", False):
-        state.baseline = _load_baseline(settings.compare_path)
+    if settings.compare is not None and not getattr(config.option, "help", False):
+        state.baseline = _load_baseline(settings.compare, settings.history_branch)
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(SessionCollector(state), COLLECTOR_NAME)
     from pytest_accel.adoption.hooks import AdoptionHooks
@@ -60,14 +60,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(duet_worker.DuetWorker(state), "accel-duet-worker")
 
 
-def _load_baseline(path: Any) -> Any:
-    from pytest_accel.gate.baseline import Baseline
-    from pytest_accel.results.file import ResultsFileError
+def _load_baseline(source: Any, branch: str | None) -> Any:
+    """Files or the history's last runs, loaded once: a bad or empty baseline stops the run before it."""
+    from pytest_accel.gate.sources import BaselineError, load_baseline
 
     try:
-        return Baseline.load(path)
-    except ResultsFileError as exc:
-        raise pytest.UsageError(f"--accel-compare: {exc}") from None
+        return load_baseline(source, branch)
+    except BaselineError as exc:
+        raise pytest.UsageError(f"--accel-compare={source}: {exc}") from None
 
 
 def _state(config: pytest.Config) -> SessionState:

@@ -181,6 +181,35 @@ def test_compare_2x_slower_fails_and_names_the_benchmark(tmp_path: Path, baselin
     assert "t.py::test_a" in done.stdout
 
 
+def _with_peak(row: dict, peak: int) -> dict:
+    row["benches"][0].update(peak_bytes=peak, memory_method="tracemalloc", memory_note="")
+    return row
+
+
+def test_compare_fail_memory_fails_a_doubled_peak_and_passes_the_same(tmp_path: Path) -> None:
+    """Exact, no statistics: the same timings, twice the peak memory, fail; the same peak passes."""
+    base = write(tmp_path / "base.json", document([_with_peak(result("t.py::test_a", seed=1), 80_000_000)]))
+    doubled = write(
+        tmp_path / "big.json", document([_with_peak(result("t.py::test_a", seed=1), 160_000_000)])
+    )
+    done = cli(
+        "compare",
+        base,
+        doubled,
+        "--fail-memory=20%",
+        "--fail-slower=10%",
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    final = " ".join(done.stdout[done.stdout.index("accel gate:") :].split())  # as wrapped
+    assert final.startswith("accel gate: FAILED - memory: 1 benchmark(s)") and "t.py::test_a" in final
+    assert "GREW (gate) t.py::test_a [numpy cpu float32] mm: 80 MB -> 160 MB (2.00x)" in done.stdout
+    same = cli("compare", base, base, "--fail-memory=20", "--fail-slower=10%")
+    assert same.returncode == 0, same.stdout + same.stderr
+    bad = cli("compare", base, base, "--fail-memory=lots")
+    assert bad.returncode == 4 and "--fail-memory" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_compare_unchanged_passes(tmp_path: Path, baseline: Path) -> None:
     new = write(tmp_path / "new.json", document([result("t.py::test_a", 1e-3, seed=2)]))
     report = tmp_path / "report.json"

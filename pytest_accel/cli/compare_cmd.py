@@ -48,14 +48,16 @@ def publish(
 
 
 def exit_code(gate: GateReport, reports_written: bool, tests_failed: bool = False) -> int:
-    """1 for a slower benchmark or failing tests; a report the user asked for but did not get is 4."""
+    """1 for a slower benchmark, a grown peak (memory gate) or failing tests; a report the user asked
+    for but did not get is 4."""
     if gate.failed or tests_failed:
         return EXIT_FAILED
     return EXIT_OK if reports_written else EXIT_USAGE
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    """Judge NEW against BASE: 0 nothing slower, 1 a benchmark slower than its threshold, 4 bad input.
+    """Judge NEW against BASE: 0 nothing slower, 1 a benchmark slower than its threshold (or grown in
+    memory, with --fail-memory), 4 bad input.
 
     Several BASE files are replicates (runs of the same code): each benchmark's run-to-run noise is then
     learned from them instead of assumed."""
@@ -69,6 +71,7 @@ def run_compare(args: argparse.Namespace) -> int:
             if report.resolve() == source.resolve():
                 raise UsageError(f"--report {report} names an input file; write the report to another file")
     fail_slower = percent_option(args.fail_slower, "--fail-slower")
+    fail_memory = percent_option(args.fail_memory, "--fail-memory")
     noise = percent_option(args.noise, "--noise", zero_allowed=True)
     baseline = [load_input(path, role="baseline") for path in baselines]
     current = load_input(new, role="new results")
@@ -77,6 +80,8 @@ def run_compare(args: argparse.Namespace) -> int:
         run_noise=DEFAULT_RUN_NOISE if noise is None else noise,
         any_hardware=args.any_hardware,
         include_concurrent=args.include_concurrent,
+        fail_memory=fail_memory,
+        gate_recompiles=args.gate_recompiles,
     )
     label = str(baselines[0]) if len(baselines) == 1 else f"{baselines[0]} and {len(baselines) - 1} more"
     gate = compare_documents(baseline, current, config, label=label)

@@ -285,6 +285,7 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
     check_report_paths(args.report)
     rounds = _rounds(args.rounds)
     fail_slower = percent_option(args.fail_slower, "--fail-slower")
+    fail_memory = percent_option(args.fail_memory, "--fail-memory")
     here = Path.cwd().resolve()
     root = repository_root(here)
     sha, short = resolve_ref(root, args.base_ref)
@@ -299,7 +300,7 @@ def run_duet(args: argparse.Namespace, pytest_args: list[str]) -> int:
                 f"decided (first look after {rounds} rounds, at most {max_rounds})",
                 flush=True,
             )
-            config = GateConfig(fail_slower)
+            config = GateConfig(fail_slower, fail_memory=fail_memory, gate_recompiles=args.gate_recompiles)
             played = play_lockstep(sides, rounds, max_rounds, pytest_args, config, _budget(args.budget))
     label = f"{args.base_ref} ({short})"
     gate = compare_rounds(played.base_documents, played.new_documents, config, label, looks=played.looks)

@@ -130,6 +130,7 @@ def _report(series: list, findings: list, threshold: float, last: int) -> int:
     if short:
         print(f"too short to decide: {len(short)} series with fewer than {2 * MIN_RUNS} runs")
     print(f"(a change shows once {MIN_RUNS} runs follow it)")
+    _warn_machine_moves(findings, threshold)
     alarms = [f for f in findings if f.alarm]
     if not alarms:
         print(f"history check: no regression of {100 * threshold:g}% or more in the last {last} runs")
@@ -144,6 +145,22 @@ def _report(series: list, findings: list, threshold: float, last: int) -> int:
         f"{last} runs: {named}"
     )
     return EXIT_FAILED
+
+
+def _warn_machine_moves(findings: list, threshold: float) -> None:
+    """Changes that most benchmarks of one machine kind made together: said, not failed."""
+    from pytest_accel.history.show import where
+
+    moves = [f for f in findings if f.machine]
+    for kind in sorted({f.series.kind for f in moves}):
+        mine = [f for f in moves if f.series.kind == kind]
+        places = sorted({where(f.series, f.change) for f in mine})
+        print(
+            f"warning: the machine moved ({kind}): {len(mine)} benchmark(s) changed by {100 * threshold:g}% "
+            f"or more together with most others of this machine kind, at {'; '.join(places)}; not counted "
+            "as regressions (a load, a throttled clock, a new image - or a change that slowed every "
+            "benchmark alike: look at those commits)"
+        )
 
 
 def _plot(series: list, folder: Path) -> None:

@@ -102,7 +102,7 @@ def _add_duet(commands: argparse._SubParsersAction) -> None:
         "duet",
         help="time the working tree against a git ref, in alternating rounds on this machine",
         usage=f"{PROG} duet BASE_REF [--rounds N] [--max-rounds M] [--budget S] [--fail-slower PCT] "
-        "[--report PATH] [-- PYTEST_ARGS...]",
+        "[--fail-memory PCT] [--gate-recompiles] [--report PATH] [-- PYTEST_ARGS...]",
         description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
         "worktree) side by side, one pytest process per side, alternating test by test and round by "
         "round (ABBA), and pair the rounds: a machine's slow phase hits both sides alike. Arguments "
@@ -139,6 +139,16 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
         "--fail-slower",
         metavar="PCT",
         help=_percent_help("fail when a benchmark is significantly slower by more than this"),
+    )
+    parser.add_argument(
+        "--fail-memory",
+        metavar="PCT",
+        help=_percent_help("fail when a benchmark's peak memory grew by more than this (exact, no interval)"),
+    )
+    parser.add_argument(
+        "--gate-recompiles",
+        action="store_true",
+        help="let benchmarks that compiled during their timed calls gate on time too",
     )
     parser.add_argument(
         "--report",

@@ -17,6 +17,7 @@ from pytest_accel.config.percent import parse_noise, parse_percent
 from pytest_accel.device.spec import DeviceSpec, parse_spec
 from pytest_accel.errors import AccelConfigError
 from pytest_accel.gate.comparison import DEFAULT_RUN_NOISE
+from pytest_accel.gate.sources import BaselineSource, parse_source
 from pytest_accel.parity.tolerances import ToleranceTable, parse_tolerance_table
 
 ENV_SPEC = "PYTEST_ACCEL"
@@ -38,7 +39,7 @@ class Settings:
     tolerances: ToleranceTable
     oracle: bool
     save_path: Path | None
-    compare_path: Path | None
+    compare: BaselineSource | None  # result files (replicates), or a history's last runs (gate/sources.py)
     fail_slower: float | None
     gate_budget_s: float | None  # None: GATE_BUDGET_FACTOR x the bench budget
     gate_noise: float
@@ -132,6 +133,14 @@ def _path(given: Given) -> Path:
     return Path(given.base, given.value)
 
 
+def _baseline_source(given: Given) -> BaselineSource:
+    """Files or db:PATH, read at configure (plugin.py): here only what the text itself can get wrong."""
+    try:
+        return parse_source(given.value, given.base)
+    except ValueError as exc:
+        raise AccelConfigError(f"{given.what}: {exc}") from None
+
+
 def _writable_save_path(given: Given) -> Path:
     """Fail before the work, not after it, when the results could not be saved there."""
     from pytest_accel.results.file import ResultsFileError, check_writable
@@ -219,9 +228,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("--accel-save=PATH", "save_path", _writable_save_path, None,
             help="write this run's results (timings with samples, parity headroom, machine fingerprint) "
             "as JSON to PATH, atomically; an interrupted run leaves an existing file untouched"),
-    Setting("--accel-compare=PATH", "compare_path", _path, None,
+    Setting("--accel-compare=PATH", "compare", _baseline_source, None,
             help="compare every bench of this run with the same one in this saved results file (the "
-            "baseline); without --accel-fail-slower this only reports"),
+            "baseline); several files separated by commas are replicates of the baseline, and db:PATH "
+            "(db:PATH?last=K) takes the last 5 (K) runs of --accel-history-branch (default main) on this "
+            "machine from a history database; without --accel-fail-slower this only reports"),
     Setting("--accel-fail-slower=PCT", "fail_slower", _plain(parse_percent), None,
             help="with --accel-compare: fail the run when a benchmark is significantly slower than the "
             "baseline by more than PCT (e.g. 10%)"),
@@ -337,11 +348,15 @@ def read_settings(config: pytest.Config) -> Settings:
     return settings
 
 
+def _baseline_paths(settings: Settings) -> set[Path]:
+    return {path.resolve() for path in settings.compare.paths} if settings.compare is not None else set()
+
+
 def _check_save_is_not_baseline(settings: Settings, save: Given | None) -> None:
     """A compare run never overwrites the baseline it compares with."""
-    if save is None or settings.save_path is None or settings.compare_path is None:
+    if save is None or settings.save_path is None:
         return  # (save_path is None exactly when save is: the test is for the type checker)
-    if settings.save_path.resolve() == settings.compare_path.resolve():
+    if settings.save_path.resolve() in _baseline_paths(settings):
         raise AccelConfigError(
             f"--accel-save={save.value} names the baseline given to --accel-compare: a compare run never "
             "overwrites its baseline; save to another file"
@@ -352,7 +367,7 @@ def _check_reports_overwrite_nothing(settings: Settings) -> None:
     """Reports are written last: one over the baseline or over the saved results would replace it."""
     for path in settings.report_paths:
         target = path.resolve()
-        if settings.compare_path is not None and target == settings.compare_path.resolve():
+        if target in _baseline_paths(settings):
             raise AccelConfigError(
                 f"--accel-report={path} names the baseline given to --accel-compare: a compare run never "
                 "overwrites its baseline; write the report to another file"

@@ -19,6 +19,28 @@ def key_label(key: BenchKey) -> str:
 
 
 @dataclass
+class Verdict:
+    """What every gate verdict (time's, memory's) starts with: the benchmark, the verdict, the threshold.
+    One base, so that reports and JSON name a benchmark the same way whichever gate judged it."""
+
+    test: str
+    framework: str
+    device: str
+    dtype: str
+    bench: str
+    verdict: str
+    threshold: float
+
+    @property
+    def key(self) -> BenchKey:
+        return (self.test, self.framework, self.device, self.dtype, self.bench)
+
+    @property
+    def label(self) -> str:
+        return key_label(self.key)
+
+
+@dataclass
 class BenchRun:
     """One benchmark as one run measured it: samples in time order, and where."""
 
@@ -29,10 +51,13 @@ class BenchRun:
     samples: list[float]
     fail_slower: float | None = None
     concurrent_workers: int = 1
+    recompiled: bool = False  # compiled during its timed calls: its time includes compilation
 
 
 def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
-    """Every benchmark of a (version-2) results document by key."""
+    """Every benchmark of a results document (any readable version) by key."""
+    from pytest_accel.timing.recompiles import recompiled
+
     runs: dict[BenchKey, BenchRun] = {}
     for result in document["results"]:
         for bench in result.get("benches", []):
@@ -45,6 +70,7 @@ def bench_runs(document: dict[str, Any]) -> dict[BenchKey, BenchRun]:
                 samples=[float(s) for s in bench.get("samples", [])],
                 fail_slower=result.get("fail_slower"),
                 concurrent_workers=_count(result.get("concurrent_workers")),
+                recompiled=recompiled(bench),
             )
     return runs
 

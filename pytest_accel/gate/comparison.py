@@ -12,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pytest_accel.gate import stats
-from pytest_accel.gate.baseline import BenchKey, BenchRun, bench_runs, check_headrooms, key_label
+from pytest_accel.gate.baseline import BenchKey, BenchRun, Verdict, bench_runs, check_headrooms
 from pytest_accel.gate.machines import machine_differences
+from pytest_accel.gate.memory import MemoryVerdict, memory_gate_failed, memory_reason, memory_verdicts
 
 DEFAULT_THRESHOLD = 0.10  # the change that verdicts are about when no --accel-fail-slower is given
 # Run-to-run sd of a benchmark's log level on a shared 2-core machine (README); the one default of the
@@ -32,6 +33,8 @@ class GateConfig:
     any_hardware: bool = False
     include_concurrent: bool = False  # timings taken while xdist workers shared a device may gate
     rule: str = stats.DEFAULT_RULE  # how 'slower' is decided (gate.stats)
+    fail_memory: float | None = None  # the memory gate's threshold (gate.memory); None: no memory gate
+    gate_recompiles: bool = False  # benches that compiled during their timed calls may gate on time
 
     @property
     def threshold(self) -> float:
@@ -39,16 +42,9 @@ class GateConfig:
 
 
 @dataclass
-class BenchVerdict:
-    """The verdict on one benchmark; builtin types only (reports and JSON)."""
+class BenchVerdict(Verdict):
+    """The verdict on one benchmark's time; builtin types only (reports and JSON)."""
 
-    test: str
-    framework: str
-    device: str
-    dtype: str
-    bench: str
-    verdict: str
-    threshold: float
     gating: bool  # a 'slower' verdict here fails the run
     ratio: float | None = None
     low: float | None = None
@@ -59,14 +55,6 @@ class BenchVerdict:
     note: str = ""
     run_noise: float | None = None  # learned from the baseline's replicates (compare mode), else None
     replicates: int | None = None  # how many baseline runs measured it, when more than one
-
-    @property
-    def key(self) -> BenchKey:
-        return (self.test, self.framework, self.device, self.dtype, self.bench)
-
-    @property
-    def label(self) -> str:
-        return key_label(self.key)
 
     @property
     def fails(self) -> bool:
@@ -92,33 +80,49 @@ class GateReport:
     seconds: float | None = None  # duet: wall time of the rounds, start-up included
     plain_run_s: float | None = None  # duet: about what one plain run of the same tests takes
     budget_spent: bool = False  # duet: --budget stopped the rounds before every test was decided
+    memory: list[MemoryVerdict] = field(default_factory=list)  # the memory gate's, when it was asked for
 
     @property
     def failures(self) -> list[BenchVerdict]:
         return [v for v in self.verdicts if v.fails]
 
     @property
+    def memory_failed(self) -> bool:
+        return memory_gate_failed(self.memory)
+
+    @property
     def failed(self) -> bool:
-        return bool(self.failures)
+        """Time or memory: either gate's failure fails the run."""
+        return bool(self.failures) or self.memory_failed
 
     @property
     def gating(self) -> bool:
-        return any(v.gating for v in self.verdicts)
+        """Whether anything could fail the run: a time threshold of a benchmark, or the memory gate."""
+        return any(v.gating for v in self.verdicts) or self.config.fail_memory is not None
 
     def count(self, verdict: str) -> int:
         return sum(1 for v in self.verdicts if v.verdict == verdict)
 
     @property
     def reason(self) -> str:
+        """Why the run passed or failed: the failing gate first, then the other (when memory gates)."""
+        if self.config.fail_memory is None:
+            return self.time_reason
+        parts = [self.time_reason, f"memory: {memory_reason(self.memory)}"]
+        return "; ".join(parts[::-1] if self.memory_failed and not self.failures else parts)
+
+    @property
+    def time_reason(self) -> str:
         counts = ", ".join(f"{self.count(v)} {v}" for v in stats.VERDICTS if self.count(v))
-        if self.failed:
+        if self.failures:
             names = "; ".join(f"{v.label} ({ratio_text(v)})" for v in self.failures)
             return (
                 f"{len(self.failures)} benchmark(s) significantly slower than the baseline by more than "
                 f"their threshold: {names}"
             )
-        if not self.gating:
-            return f"no fail-slower threshold was given, nothing gates: {counts or 'no benchmarks'}"
+        if not any(v.gating for v in self.verdicts):
+            what = "time does not gate" if self.config.fail_memory is not None else "nothing gates"
+            return f"no fail-slower threshold was given, {what}: {counts or 'no benchmarks'}"
         return f"no benchmark significantly slower than its threshold ({counts or 'no benchmarks'})"
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +146,9 @@ class GateReport:
             "verdicts": [v.to_dict() for v in self.verdicts],
             "machine_differences": self.machine_differences,
             "headroom_warnings": self.headroom_warnings,
+            "fail_memory": self.config.fail_memory,
+            "memory_failed": self.memory_failed,
+            "memory_verdicts": [v.to_dict() for v in self.memory],
         }
 
 
@@ -183,6 +190,11 @@ def _comparable(base: BenchRun, new: BenchRun, config: GateConfig) -> str:
     shared = max(base.concurrent_workers, new.concurrent_workers)
     if shared > 1 and not config.include_concurrent:
         return f"timed while {shared} xdist workers shared the device (--accel-gate-concurrent gates anyway)"
+    if (base.recompiled or new.recompiled) and not config.gate_recompiles:
+        sides: str = " and ".join(
+            name for name, run in (("the baseline", base), ("this run", new)) if run.recompiled
+        )
+        return f"compiled during its timed calls in {sides} (--accel-gate-recompiles gates anyway)"
     return ""
 
 
@@ -284,6 +296,7 @@ def compare_documents(
         ),
         headroom_warnings=headroom_warnings(documents[-1], current),
         replicates=len(documents),
+        memory=_memory(documents, [current], config),
     )
 
 
@@ -330,7 +343,15 @@ def compare_rounds(
         alpha=alpha,
         headroom_warnings=headroom_warnings(first_base, last) if first_base and last else [],
         rounds=len(base_documents),
+        memory=_memory(base_documents, new_documents, config),
     )
+
+
+def _memory(base: list[dict[str, Any]], new: list[dict[str, Any]], config: GateConfig) -> list[MemoryVerdict]:
+    """The memory gate's verdicts when it was asked for (each side's runs combined conservatively)."""
+    if config.fail_memory is None:
+        return []
+    return memory_verdicts(base, new, config.fail_memory, config.any_hardware)
 
 
 def _unpaired(key: BenchKey, config: GateConfig) -> BenchVerdict:
@@ -353,6 +374,7 @@ def _pooled(key: BenchKey, rounds: list[dict[BenchKey, BenchRun]]) -> BenchRun |
         samples=[s for run in present for s in run.samples],
         fail_slower=first.fail_slower,
         concurrent_workers=max(run.concurrent_workers for run in present),
+        recompiled=any(run.recompiled for run in present),
     )
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pytest_accel.gate.baseline import Verdict
+
 GREW = "grew"
 SHRANK = "shrank"
 UNCHANGED = "unchanged"
@@ -29,16 +31,9 @@ MemoryKey = tuple[str, str, str, str, str]  # test, framework, device, dtype, be
 
 
 @dataclass
-class MemoryVerdict:
+class MemoryVerdict(Verdict):
     """The verdict on one benchmark's peak memory; builtin types only (reports and JSON)."""
 
-    test: str
-    framework: str
-    device: str
-    dtype: str
-    bench: str
-    verdict: str
-    threshold: float
     baseline_bytes: int | None = None
     current_bytes: int | None = None
     ratio: float | None = None  # new / baseline
@@ -138,16 +133,22 @@ def memory_gate_failed(verdicts: list[MemoryVerdict]) -> bool:
 
 def failure_line(verdicts: list[MemoryVerdict]) -> str | None:
     """The final line of a failed memory gate, naming the benchmarks (None when nothing grew)."""
+    if not memory_gate_failed(verdicts):
+        return None
+    return f"accel memory gate: FAILED - {memory_reason(verdicts)}"
+
+
+def memory_reason(verdicts: list[MemoryVerdict]) -> str:
+    """Why the memory gate failed (naming what grew) or passed (the counts), in one sentence."""
     grew = [v for v in verdicts if v.fails]
     if not grew:
-        return None
-    named = ", ".join(
-        f"{v.test} [{v.framework} {v.device} {v.dtype}] {v.bench} ({_ratio(v)})" for v in grew[:5]
-    )
+        counts = ", ".join(f"{n} {name}" for name in ORDER if (n := sum(v.verdict == name for v in verdicts)))
+        return f"no benchmark's peak memory grew beyond its threshold ({counts or 'no benchmarks'})"
+    named = ", ".join(f"{v.label} ({_ratio(v)})" for v in grew[:5])
     more = f" and {len(grew) - 5} more" if len(grew) > 5 else ""
     return (
-        f"accel memory gate: FAILED - {len(grew)} benchmark(s) use more than {100 * grew[0].threshold:g}% "
-        f"more peak memory than the baseline: {named}{more}"
+        f"{len(grew)} benchmark(s) use more than {100 * grew[0].threshold:g}% more peak memory than the "
+        f"baseline: {named}{more}"
     )
 
 

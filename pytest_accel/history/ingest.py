@@ -15,8 +15,13 @@ from typing import Any
 
 from pytest_accel.history.store import BenchEntry, RunEntry
 
+# A run's interval comes from batch means, as the gate's (pytest_accel/gate/stats.py, which this layer may
+# not import): blocks of at least MIN_BLOCK contiguous samples, up to MAX_BLOCKS of them. Blocks of 3
+# made the variance of a level 2.3-2.6x smaller than it was at 30 samples of this machine's bursty,
+# autocorrelated noise (tests/test_history_store.py measures the interval's coverage).
 MAX_BLOCKS = 10
-MIN_SAMPLES_PER_BLOCK = 3
+MIN_BLOCK = 20
+RESOLUTION = 1e-3  # smallest log-scale spread a block median is credited with (a coarse clock)
 T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
 
 
@@ -28,19 +33,40 @@ def machine_kind(fingerprint: dict[str, Any], hardware: str) -> str:
     return f"{hardware}, host {cpu} x{fingerprint.get('cpu_count', '?')}"
 
 
-def level_interval(samples: list[float]) -> tuple[float, float, float]:
-    """The run's median and a ~95% interval of its level: contiguous blocks' medians (a machine's speed
-    comes in bursts, so single samples are not independent), Student's t over the blocks."""
-    median = statistics.median(samples)
-    blocks = min(MAX_BLOCKS, len(samples) // MIN_SAMPLES_PER_BLOCK)
-    if blocks < 2:
-        return median, min(samples), max(samples)
-    size = len(samples) / blocks
+def block_size(count: int) -> int:
+    """Samples per block: ``MIN_BLOCK``, more for long runs (about ``MAX_BLOCKS`` blocks), fewer only when
+    there are not samples for two blocks of ``MIN_BLOCK`` (then two blocks, and a wide interval)."""
+    return max(1, min(max(MIN_BLOCK, math.ceil(count / MAX_BLOCKS)), count // 2))
+
+
+def batch_level(samples: list[float]) -> tuple[float, float, int]:
+    """The run's log level from batch means, the variance of that estimate and its degrees of freedom:
+    contiguous blocks' log-medians (a machine's speed comes in bursts, so neighbouring samples are not
+    independent), the earliest samples that fill no block left out. The variance is made median-unbiased
+    (too small only half the time), as few blocks often give far too small an estimate."""
+    size = block_size(len(samples))
+    blocks = len(samples) // size
+    start = len(samples) - blocks * size
     logs = [
-        math.log(statistics.median(samples[round(i * size) : round((i + 1) * size)])) for i in range(blocks)
+        math.log(statistics.median(samples[start + i * size : start + (i + 1) * size])) for i in range(blocks)
     ]
-    half = T95[blocks - 1] * statistics.stdev(logs) / math.sqrt(blocks)
-    return median, median * math.exp(-half), median * math.exp(half)
+    dof = blocks - 1
+    variance = max(statistics.variance(logs), RESOLUTION**2) / blocks
+    return statistics.fmean(logs), variance / (1.0 - 2.0 / (9.0 * dof)) ** 3, dof
+
+
+def level_interval(samples: list[float]) -> tuple[float, float, float]:
+    """The run's median (the level ``history check`` follows) and a ~95% interval of its level: Student's
+    t over the batch means of ``batch_level``, widened to hold the median. Fewer than 4 samples: their
+    range."""
+    median = statistics.median(samples)
+    timed = [s for s in samples if s > 0 and math.isfinite(s)]  # a coarse clock's zeros have no log
+    if len(timed) < 4:
+        return median, min(samples), max(samples)
+    level, variance, dof = batch_level(timed)
+    half = T95[dof] * math.sqrt(variance)
+    low, high = math.exp(level - half), math.exp(level + half)
+    return median, min(low, median), max(high, median)
 
 
 def run_key(document: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ What ``history check`` judges and ``history show`` draws; both read it from here
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 
 from pytest_accel.history.changes import MIN_RUNS, Change, find_changes
@@ -46,11 +47,19 @@ class Series:
 
 @dataclass(frozen=True)
 class Finding:
-    """A change point of a series, and whether it is a regression that fails ``check``."""
+    """A change point of a series, and whether it is a regression that fails ``check``.
+
+    ``machine``: most benchmarks of its machine kind moved the same way between the same runs, so the
+    machine (its load, its clock, a new image) moved, not this benchmark's code; reported, not failed."""
 
     series: Series
     change: Change
     alarm: bool
+    machine: bool = False
+
+
+MACHINE_SHARE = 0.5  # more than this share of a kind's series moving together: "the machine moved"
+MACHINE_MIN_SERIES = 3  # a kind needs this many judged series before its moves can be told apart
 
 
 def load_series(store: HistoryStore, branch: str | None) -> list[Series]:
@@ -65,18 +74,45 @@ def load_series(store: HistoryStore, branch: str | None) -> list[Series]:
     return [Series(key, points) for key, points in sorted(grouped.items())]
 
 
-def judge(series: list[Series], threshold: float, last: int) -> list[Finding]:
+def _moved(one: Series, before: set[int], after: set[int]) -> float | None:
+    """The change of a series' median log level from the runs ``before`` to the runs ``after`` (run ids),
+    None when it lacks runs on either side."""
+    old = [math.log(p.entry.median_s) for p in one.points if p.run.id in before]
+    new = [math.log(p.entry.median_s) for p in one.points if p.run.id in after]
+    if not old or not new:
+        return None
+    return statistics.median(new) - statistics.median(old)
+
+
+def machine_moved(one: Series, change: Change, kind: list[Series], threshold: float) -> bool:
+    """Whether more than half of the machine kind's judged series (at least ``MACHINE_MIN_SERIES``)
+    moved by ``threshold`` or more in the change's direction between the same runs: a loaded or throttled
+    machine slows every benchmark at once, a change of code one or a few (a change that slows most
+    benchmarks alike looks the same, and is reported as the machine's)."""
+    if len(kind) < MACHINE_MIN_SERIES:
+        return False
+    before = {p.run.id for p in one.points[change.begin : change.first]}
+    after = {p.run.id for p in one.points[change.last : change.end]}
+    least = math.log1p(threshold)
+    moved = [_moved(other, before, after) for other in kind]
+    together = sum(m is not None and (m >= least if change.slower else m <= -least) for m in moved)
+    return together > MACHINE_SHARE * len(kind) and together >= MACHINE_MIN_SERIES
+
+
+def judge(series: list[Series], threshold: float, last: int, machine_guard: bool = True) -> list[Finding]:
     """Change points of every series of at least 2 x MIN_RUNS runs, the significance level shared by
     all of them; a regression of at least ``threshold`` whose new level began in the last ``last`` runs
-    is an alarm."""
-    family = sum(1 for one in series if one.judged)
+    is an alarm, unless the machine moved (``machine_moved``; ``machine_guard`` False: never asked)."""
+    judged = [one for one in series if one.judged]
+    kinds: dict[str, list[Series]] = {}
+    for one in judged:
+        kinds.setdefault(one.kind, []).append(one)
     findings = []
-    for one in series:
-        if not one.judged:
-            continue
-        one.changes = find_changes(one.levels, threshold, family=family)
+    for one in judged:
+        one.changes = find_changes(one.levels, threshold, family=len(judged))
         recent = len(one.points) - last
         for change in one.changes:
-            alarm = change.slower and change.last >= recent
-            findings.append(Finding(one, change, alarm))
+            machine = machine_guard and machine_moved(one, change, kinds[one.kind], threshold)
+            alarm = change.slower and change.last >= recent and not machine
+            findings.append(Finding(one, change, alarm, machine))
     return findings

@@ -43,6 +43,8 @@ def where(series: Series, change: Change) -> str:
 def describe(finding: Finding) -> list[str]:
     change, series = finding.change, finding.series
     direction = "slower" if change.slower else "faster"
+    if finding.machine:
+        direction += " (machine moved)"
     return [
         series.label,
         series.kind,

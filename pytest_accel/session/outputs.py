@@ -18,7 +18,20 @@ def gate_config(state: SessionState) -> Any:
         run_noise=settings.gate_noise,
         any_hardware=settings.compare_any_hardware,
         include_concurrent=settings.gate_concurrent,
+        fail_memory=settings.fail_memory,
+        gate_recompiles=settings.gate_recompiles,
     )
+
+
+def baseline_label(state: SessionState) -> str:
+    """The baseline as reports name it: its file, how many more files, or the history's branch."""
+    from pytest_accel.gate.replicates import expand
+    from pytest_accel.gate.sources import label
+
+    settings, baseline = state.settings, state.baseline
+    assert settings.compare is not None and baseline is not None
+    runs = len(expand(baseline.document))
+    return label(settings.compare, settings.history_branch, display_path(baseline.path), runs)
 
 
 def no_baseline_note(state: SessionState) -> str | None:
@@ -27,13 +40,17 @@ def no_baseline_note(state: SessionState) -> str | None:
     Said on a line of its own: a CI job that forgot its baseline would otherwise go green ungated. A
     marker's fail_slower alone says nothing: it is the test's threshold for whenever a run compares, and
     an everyday run without a baseline is not a mistake."""
-    if state.baseline is not None or state.settings.fail_slower is None:
+    settings = state.settings
+    if state.baseline is not None or (settings.fail_slower is None and settings.fail_memory is None):
         return None
-    threshold = format_percent(state.settings.fail_slower)
+    asked = [
+        f"--accel-{name} (or ini accel_{name.replace('-', '_')}) set a {format_percent(value)} threshold"
+        for name, value in (("fail-slower", settings.fail_slower), ("fail-memory", settings.fail_memory))
+        if value is not None
+    ]
     return (
-        f"accel: no baseline given: nothing was gated, though --accel-fail-slower (or ini "
-        f"accel_fail_slower) set a {threshold} threshold; give one with --accel-compare=PATH (a results "
-        "file saved by --accel-save)"
+        f"accel: no baseline given: nothing was gated, though {' and '.join(asked)}; give one with "
+        "--accel-compare=PATH (a results file saved by --accel-save)"
     )
 
 
@@ -48,9 +65,7 @@ def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, 
     if state.baseline is not None:
         from pytest_accel.gate.comparison import compare_documents
 
-        gate = compare_documents(
-            state.baseline.document, document, gate_config(state), display_path(state.baseline.path)
-        )
+        gate = compare_documents(state.baseline.document, document, gate_config(state), baseline_label(state))
     notes: list[str] = []
     ok = True
     ungated = no_baseline_note(state)

@@ -21,7 +21,7 @@ def current_document(state: SessionState) -> dict[str, Any]:
         "bench": settings.bench_enabled,
         "bench_budget_s": settings.bench_budget_s,
         "oracle": settings.oracle,
-        "compare": str(settings.compare_path) if settings.compare_path else None,
+        "compare": str(settings.compare) if settings.compare else None,
         "fail_slower": settings.fail_slower,
     }
     # Completion order differs from run to run (and under xdist): the file lists results in test order.

@@ -15,6 +15,7 @@ from tabulate import tabulate
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import BenchVerdict, GateReport, format_bound, ratio_text
+from pytest_accel.gate.memory import NOT_MEASURED, UNCHANGED, MemoryVerdict
 from pytest_accel.summary.formatting import format_percent, seconds_or_dash, shorten
 
 Cells = list[list[str]]
@@ -61,7 +62,7 @@ def mode_line(gate: GateReport) -> str:
     """How the verdicts were reached, so 'passed' is read with its limits."""
     if gate.mode == "duet":
         rounds = f"{gate.rounds} paired rounds" if gate.rounds is not None else "paired rounds"
-        mode = f"duet against {gate.baseline} ({rounds}{_cost(gate)})"
+        mode = f"duet against {gate.baseline} ({rounds}{duet_cost(gate)})"
     elif gate.replicates > 1:
         default = format_percent(gate.config.run_noise)
         mode = (
@@ -79,8 +80,9 @@ def mode_line(gate: GateReport) -> str:
     )
 
 
-def _cost(gate: GateReport) -> str:
-    """', 12 s, a plain run of these tests about 4 s': what the duet cost against what it replaces."""
+def duet_cost(gate: GateReport) -> str:
+    """', 12 s, a plain run of these tests about 4 s (3.0x)': what the duet cost against what it
+    replaces (the terminal's and the markdown report's mode lines)."""
     if gate.seconds is None:
         return ""
     text = f", {gate.seconds:.0f} s"
@@ -90,6 +92,36 @@ def _cost(gate: GateReport) -> str:
     if gate.budget_spent:
         text += "; --budget stopped the rounds before every benchmark was decided"
     return text
+
+
+def memory_lines(gate: GateReport) -> list[str]:
+    """The memory gate's part: a line per benchmark that did not stay unchanged (what grew first, as
+    gate.memory is ordered), then how many did; nothing when the memory gate was not asked for."""
+    if gate.config.fail_memory is None:
+        return []
+    threshold = format_percent(gate.config.fail_memory)
+    if not gate.memory:
+        return [f"memory gate (fails above {threshold} more peak memory): no benchmarks"]
+    lines = [f"memory gate (fails above {threshold} more peak memory):"]
+    lines += [f"  {memory_line(v)}" for v in gate.memory if v.verdict != UNCHANGED]
+    unchanged = sum(1 for v in gate.memory if v.verdict == UNCHANGED)
+    if unchanged:
+        lines.append(f"  unchanged: {unchanged} benchmark(s)")
+    return lines
+
+
+def memory_line(verdict: MemoryVerdict) -> str:
+    """'GREW (gate) t.py::test_alloc [numpy cpu float64] ones: 80 MB -> 160 MB (2.00x)'."""
+    from pytest_accel.timing.memory import format_bytes
+
+    name = "GREW (gate)" if verdict.fails else verdict.verdict
+    change = f"{format_bytes(verdict.baseline_bytes)} -> {format_bytes(verdict.current_bytes)}"
+    if verdict.verdict == NOT_MEASURED:
+        change = ""  # the note says which side, and why
+    elif verdict.ratio is not None:
+        change += f" ({verdict.ratio:.2f}x)"
+    details = "; ".join(part for part in (change, verdict.note) if part)
+    return f"{name} {shorten(verdict.label, 2 * MAX_TEST_ID)}: {details}"
 
 
 def final_line(gate: GateReport) -> str:
@@ -105,6 +137,7 @@ def render_gate_section(gate: GateReport, width: int | None = None) -> str:
 
     ``width`` (the terminal's) fits every line to it; None keeps one table with the notes in it."""
     lines = verdict_tables(gate, width) if gate.verdicts else ["no benchmarks in the baseline or in this run"]
+    lines += memory_lines(gate)
     if gate.machine_differences:
         changes = "; ".join(
             f"{d.get('what')}: {d.get('baseline')} -> {d.get('current')}" for d in gate.machine_differences

@@ -14,12 +14,15 @@ from tabulate import tabulate
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import BenchVerdict, GateReport
+from pytest_accel.gate.memory import UNCHANGED, MemoryVerdict
 from pytest_accel.summary.formatting import seconds_or_dash
 
 FOLD_ROWS = 30  # result tables longer than this are folded inside <details>
 
 VERDICT_HEADINGS = {
     "failed": "❌ slower than baseline",
+    "failed-memory": "❌ more memory than baseline",
+    "failed-both": "❌ slower and more memory than baseline",
     "passed": "✅ no regression",
     "report": "\u2139\ufe0f report only",  # the information sign
 }
@@ -28,7 +31,7 @@ VERDICT_HEADINGS = {
 def gate_state(gate: GateReport) -> str:
     """'failed', 'passed' or 'report': a report-only gate never claims that nothing regressed."""
     if gate.failed:
-        return "failed"
+        return "failed" if not gate.memory_failed else ("failed-both" if gate.failures else "failed-memory")
     return "passed" if gate.gating else "report"
 
 
@@ -88,9 +91,16 @@ def _folded(summary: str, body: str) -> str:
 
 
 def mode_text(gate: GateReport) -> str:
+    from pytest_accel.summary.gate_section import duet_cost
+
     if gate.mode == "duet":
         rounds = f"{gate.rounds} paired rounds" if gate.rounds is not None else "paired rounds"
-        return f"duet ({rounds} of the baseline and the new code in one job)"
+        return f"duet ({rounds} of the baseline and the new code in one job{duet_cost(gate)})"
+    if gate.replicates > 1:
+        return (
+            f"compare ({gate.replicates} baseline runs: each benchmark's run-to-run noise learned from them, "
+            f"{percent(gate.config.run_noise)} assumed where fewer than two measured it)"
+        )
     return f"compare (two separate runs, run-to-run noise {percent(gate.config.run_noise)} assumed)"
 
 
@@ -180,6 +190,54 @@ def _headroom_warnings(warnings: list[dict[str, Any]]) -> str:
     return _table(rows, ["test", "device", "dtype", "check", "headroom baseline → now"])
 
 
+MEMORY_HEADERS = [
+    "test",
+    "device",
+    "dtype",
+    "bench",
+    "verdict",
+    "ratio new/baseline",
+    "baseline peak",
+    "now peak",
+]
+
+
+def memory_section(verdicts: list[MemoryVerdict], threshold: float) -> str:
+    """The memory gate: what changed (what grew first, as the verdicts come), the unchanged folded."""
+    from pytest_accel.timing.memory import format_bytes
+
+    def rows(chosen: list[MemoryVerdict]) -> list[list[str]]:
+        return [
+            [
+                code(v.test),
+                cell(f"{v.framework} {v.device}"),
+                cell(v.dtype),
+                cell(v.bench),
+                "**grew: fails the gate**" if v.fails else cell(v.verdict),
+                "-" if v.ratio is None else f"{v.ratio:.2f}x",
+                format_bytes(v.baseline_bytes),
+                format_bytes(v.current_bytes),
+                cell(v.note),
+            ]
+            for v in chosen
+        ]
+
+    changed = [v for v in verdicts if v.verdict != UNCHANGED]
+    unchanged = [v for v in verdicts if v.verdict == UNCHANGED]
+    parts = [
+        f"A benchmark fails when its peak memory grew by more than {percent(threshold)} (exact: no interval)."
+    ]
+    if changed:
+        parts.append(_table(rows(changed), [*MEMORY_HEADERS, "note"]))
+    if unchanged:
+        parts.append(
+            _folded(f"{len(unchanged)} unchanged", _table(rows(unchanged), [*MEMORY_HEADERS, "note"]))
+        )
+    if not verdicts:
+        parts.append("No benchmarks in the baseline or in this run.")
+    return "\n\n".join(parts)
+
+
 def _machine_differences(differences: list[dict[str, str]]) -> str:
     rows = [
         [cell(d.get("what", "")), cell(d.get("baseline", "")), cell(d.get("current", ""))]
@@ -207,6 +265,11 @@ def gate_sections(gate: GateReport) -> list[str]:
 
     if by_verdict[stats.SLOWER]:
         section(f"Regressions ({len(by_verdict[stats.SLOWER])})", _regressions(by_verdict[stats.SLOWER]))
+    memory = (
+        memory_section(gate.memory, gate.config.fail_memory) if gate.config.fail_memory is not None else ""
+    )
+    if memory and gate.memory_failed:  # regressions first, whichever gate found them
+        section("Memory", memory)
     if by_verdict[stats.FASTER]:
         faster = by_verdict[stats.FASTER]
         section(f"Improvements ({len(faster)})", _table(_verdict_rows(faster), VERDICT_HEADERS))
@@ -225,6 +288,8 @@ def gate_sections(gate: GateReport) -> list[str]:
         parts.append(
             _folded(f"{len(unchanged)} unchanged", _table(_verdict_rows(unchanged), VERDICT_HEADERS))
         )
+    if memory and not gate.memory_failed:
+        section("Memory", memory)
     if gate.machine_differences:
         section("Machine differences", _machine_differences(gate.machine_differences))
     if gate.headroom_warnings:
