@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -133,12 +134,19 @@ def _path(given: Given) -> Path:
     return Path(given.base, given.value)
 
 
+@contextlib.contextmanager
+def _usage_error(errors: type[Exception] | tuple[type[Exception], ...], prefix: str = "") -> Iterator[None]:
+    """A check's own error (a file that cannot be written, say) becomes the usage error pytest shows."""
+    try:
+        yield
+    except errors as exc:
+        raise AccelConfigError(f"{prefix}{exc}") from None
+
+
 def _baseline_source(given: Given) -> BaselineSource:
     """Files or db:PATH, read at configure (plugin.py): here only what the text itself can get wrong."""
-    try:
+    with _usage_error(ValueError, f"{given.what}: "):
         return parse_source(given.value, given.base)
-    except ValueError as exc:
-        raise AccelConfigError(f"{given.what}: {exc}") from None
 
 
 def _writable_save_path(given: Given) -> Path:
@@ -146,10 +154,8 @@ def _writable_save_path(given: Given) -> Path:
     from pytest_accel.results.file import ResultsFileError, check_writable
 
     path = _path(given)
-    try:
+    with _usage_error(ResultsFileError):
         check_writable(path)
-    except ResultsFileError as exc:
-        raise AccelConfigError(str(exc)) from None
     return path
 
 
@@ -157,10 +163,8 @@ def _plot_dir_with_matplotlib(given: Given) -> Path:
     """Charts are drawn after the run: a missing matplotlib must stop it before."""
     from pytest_accel.summary.charts import PlotError, require_matplotlib
 
-    try:
+    with _usage_error(PlotError, f"{given.what}={given.value}: "):
         require_matplotlib()
-    except PlotError as exc:
-        raise AccelConfigError(f"{given.what}={given.value}: {exc}") from None
     return _path(given)
 
 
@@ -170,10 +174,8 @@ def _writable_report_paths(given: Given) -> tuple[Path, ...]:
 
     paths = tuple(Path(given.base, text) for text in given.value)
     for path in paths:
-        try:
+        with _usage_error(ReportError):
             check_report_path(path)
-        except ReportError as exc:
-            raise AccelConfigError(str(exc)) from None
     return paths
 
 
@@ -182,10 +184,8 @@ def _usable_history(given: Given) -> Path:
     from pytest_accel.history.store import HistoryError, check_database
 
     path = _path(given)
-    try:
+    with _usage_error(HistoryError, f"{given.what}={given.value}: "):
         check_database(path)
-    except HistoryError as exc:
-        raise AccelConfigError(f"{given.what}={given.value}: {exc}") from None
     return path
 
 

@@ -285,18 +285,17 @@ def compare_documents(
             verdict.run_noise = noise.sd
             verdict.replicates = noise.replicates
         verdicts.append(verdict)
-    return GateReport(
-        mode="compare",
-        baseline=label,
-        verdicts=_sorted(verdicts),
-        config=config,
-        alpha=alpha,
-        machine_differences=machine_differences(
-            pairs, documents[0].get("machines", {}), current.get("machines", {})
-        ),
+    differences = machine_differences(pairs, documents[0].get("machines", {}), current.get("machines", {}))
+    return _report(
+        "compare",
+        label,
+        verdicts,
+        config,
+        alpha,
+        (documents, [current]),
+        machine_differences=differences,
         headroom_warnings=headroom_warnings(documents[-1], current),
         replicates=len(documents),
-        memory=_memory(documents, [current], config),
     )
 
 
@@ -335,15 +334,38 @@ def compare_rounds(
         verdicts.append(_verdict(key, base, new, change, config, alpha))
     last = next((doc for doc in reversed(new_documents) if doc["results"]), None)
     first_base = next((doc for doc in reversed(base_documents) if doc["results"]), None)
+    warnings = headroom_warnings(first_base, last) if first_base and last else []
+    return _report(
+        "duet",
+        label,
+        verdicts,
+        config,
+        alpha,
+        (base_documents, new_documents),
+        headroom_warnings=warnings,
+        rounds=len(base_documents),
+    )
+
+
+def _report(
+    mode: str,
+    label: str,
+    verdicts: list[BenchVerdict],
+    config: GateConfig,
+    alpha: float,
+    sides: tuple[list[dict[str, Any]], list[dict[str, Any]]],
+    **only_this_mode: Any,
+) -> GateReport:
+    """What every gate report has (verdicts in report order, the memory gate's over both ``sides``),
+    and what only its mode knows."""
     return GateReport(
-        mode="duet",
+        mode=mode,
         baseline=label,
         verdicts=_sorted(verdicts),
         config=config,
         alpha=alpha,
-        headroom_warnings=headroom_warnings(first_base, last) if first_base and last else [],
-        rounds=len(base_documents),
-        memory=_memory(base_documents, new_documents, config),
+        memory=_memory(*sides, config),
+        **only_this_mode,
     )
 
 

@@ -15,14 +15,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pytest_accel.gate.baseline import Verdict
+from pytest_accel.gate.stats import MISSING, NEW, NOT_COMPARABLE, UNCHANGED
 
 GREW = "grew"
 SHRANK = "shrank"
-UNCHANGED = "unchanged"
 NOT_MEASURED = "not measured"
-NEW = "new"
-MISSING = "missing"
-NOT_COMPARABLE = "not comparable"
 # Report order: regressions first, then what needs a look, the quiet ones last.
 ORDER = (GREW, SHRANK, NOT_COMPARABLE, NOT_MEASURED, NEW, MISSING, UNCHANGED)
 MIN_GROWTH_BYTES = 4096
