@@ -52,9 +52,9 @@ def test_one_benchmark_slower_still_fails_beside_a_steady_machine() -> None:
 
 
 def test_a_regression_during_a_machine_move_is_told_apart_by_its_size() -> None:
-    plans = {bench: [1.0] * 6 + [1.6] * 6 for bench in BENCHES}
-    plans["loop"] = [1.0] * 3 + [1.12] * 3 + [1.12 * 1.6] * 6  # its own 12% three runs earlier
-    findings = judge(series(plans), 0.05, 10)
+    plans = {bench: [1.0] * 8 + [1.6] * 6 for bench in BENCHES}
+    plans["loop"] = [1.0] * 3 + [1.12] * 5 + [1.12 * 1.6] * 6  # its own 12% five runs earlier
+    findings = judge(series(plans), 0.05, 12)
     own = [f for f in findings if f.series.key[4] == "loop" and not f.machine]
     assert own and own[0].alarm and own[0].change.first == 3
     assert all(f.machine for f in findings if f.series.key[4] != "loop")
@@ -64,3 +64,12 @@ def test_two_benchmarks_are_too_few_to_call_it_the_machine() -> None:
     plans = {"sort": [1.0] * 6 + [1.5] * 6, "fft": [1.0] * 6 + [1.5] * 6}
     findings = judge(series(plans), 0.05, 10)
     assert len(findings) == 2 and all(f.alarm and not f.machine for f in findings)
+
+
+def test_a_regression_fails_once_enough_runs_are_at_its_new_level() -> None:
+    plans = {bench: [1.0] * 12 for bench in BENCHES}
+    plans["cumsum"] = [1.0] * 9 + [1.10] * 3  # three runs at the new level: shown, pending
+    (finding,) = judge(series(plans), 0.05, 10)
+    assert finding.pending and not finding.alarm and finding.confirmed_runs == 3
+    (finding,) = judge(series(plans), 0.05, 10, confirm=3)
+    assert finding.alarm and not finding.pending

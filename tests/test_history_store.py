@@ -167,3 +167,25 @@ def test_check_fails_on_a_recent_regression_naming_it_and_its_commits(
     assert code == 4 and "no runs of branch 'nope'; it has: main (24 runs)" in out
     code, out = _cli(capsys, "history", "show", "--db", str(db))
     assert code == 0 and "+10.0% at commit06" in out
+    code, out = _cli(capsys, "history", "check", "--db", str(db), "--confirm-runs", "7")
+    assert code == 0 and "pending: t.py::test_slowed" in out and "6 of 7 runs" in out, out
+    code, out = _cli(capsys, "history", "check", "--db", str(db), "--confirm-runs", "2")
+    assert code == 4 and "--confirm-runs 2: give 3 or more" in out
+
+
+def test_check_warns_when_the_whole_machine_moved_and_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "h.db"
+    for run in range(12):
+        for name in ("a", "b", "c"):  # every benchmark 60% slower from run 6 on: a loaded machine
+            level = 0.001 * (1.6 if run >= 6 else 1.0) * (1 + 0.002 * (run % 3))
+            doc = document(level, f"2026-01-{run + 1:02d}T00:00:00+00:00{name}", test=f"t.py::test_{name}")
+            add_document(db, doc, f"commit{run:02d}", "main", name)
+    code, out = _cli(capsys, "history", "check", "--db", str(db))
+    assert code == 0, out
+    assert (
+        "warning: the machine moved (Test CPU (2 cores)): 3 benchmark(s)" in out
+        and "commit05..commit06" in out
+    )
+    assert "(machine moved)" in out and "FAILED" not in out

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from pytest_accel.cli import EXIT_FAILED, EXIT_OK, UsageError, load_input, percent_option
+from pytest_accel.history.changes import MIN_RUNS
 
 DEFAULT_THRESHOLD = "5%"
 DEFAULT_LAST = 10
@@ -38,6 +39,14 @@ def add_history_parser(commands: argparse._SubParsersAction) -> None:
         default=DEFAULT_THRESHOLD,
         metavar="PCT",
         help=f"smallest change reported, and the regression that fails (default {DEFAULT_THRESHOLD})",
+    )
+    check.add_argument(
+        "--confirm-runs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="runs at a regression's new level before it fails; reported as pending before "
+        "(default 5: fewer let a neighbour's load of 3-4 runs fail check on a shared machine)",
     )
     show = actions.add_parser("show", help="each benchmark's trend as a table; --plot DIR for charts")
     _add_db(show)
@@ -90,12 +99,18 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _look(args: argparse.Namespace) -> int:
-    from pytest_accel.history.series import judge, load_series
+    from pytest_accel.history.series import CONFIRM_RUNS, judge, load_series
     from pytest_accel.history.show import trend_table
     from pytest_accel.history.store import open_store
 
     if args.last < 1:
         raise UsageError(f"--last {args.last}: give a number of runs, 1 or more")
+    confirm = getattr(args, "confirm_runs", None)  # show has no --confirm-runs
+    confirm = CONFIRM_RUNS if confirm is None else confirm
+    if confirm < MIN_RUNS:
+        raise UsageError(
+            f"--confirm-runs {confirm}: give {MIN_RUNS} or more (a change needs {MIN_RUNS} runs)"
+        )
     threshold = percent_option(args.fail_slower, "--fail-slower")
     assert threshold is not None
     with open_store(args.db) as store:
@@ -106,7 +121,7 @@ def _look(args: argparse.Namespace) -> int:
                 f"history {args.db}: no runs of branch {args.branch!r}; it has: {known or 'none'}"
             )
         series = load_series(store, args.branch)
-    findings = judge(series, threshold, args.last)
+    findings = judge(series, threshold, args.last, confirm=confirm)
     runs = branches[args.branch]
     print(f"history {args.db}, branch {args.branch}: {runs} runs, {len(series)} benchmark series")
     if args.action == "show":
@@ -114,12 +129,11 @@ def _look(args: argparse.Namespace) -> int:
         if args.plot is not None:
             _plot(series, args.plot)
         return EXIT_OK
-    return _report(series, findings, threshold, args.last)
+    return _report(series, findings, threshold, args.last, confirm)
 
 
-def _report(series: list, findings: list, threshold: float, last: int) -> int:
-    from pytest_accel.history.changes import MIN_RUNS
-    from pytest_accel.history.show import change_table
+def _report(series: list, findings: list, threshold: float, last: int, confirm: int) -> int:
+    from pytest_accel.history.show import change_table, percent, where
 
     short = [one for one in series if not one.judged]
     if findings:
@@ -129,14 +143,19 @@ def _report(series: list, findings: list, threshold: float, last: int) -> int:
         print(f"no change point of {100 * threshold:g}% or more")
     if short:
         print(f"too short to decide: {len(short)} series with fewer than {2 * MIN_RUNS} runs")
-    print(f"(a change shows once {MIN_RUNS} runs follow it)")
+    print(
+        f"(a change shows once {MIN_RUNS} runs follow it; a regression fails once {confirm} runs are at it)"
+    )
     _warn_machine_moves(findings, threshold)
+    for f in (f for f in findings if f.pending):
+        print(
+            f"pending: {f.series.label} {percent(f.change.ratio)} ({where(f.series, f.change)}): "
+            f"{f.confirmed_runs} of {confirm} runs at its new level so far"
+        )
     alarms = [f for f in findings if f.alarm]
     if not alarms:
         print(f"history check: no regression of {100 * threshold:g}% or more in the last {last} runs")
         return EXIT_OK
-    from pytest_accel.history.show import percent, where
-
     named = "; ".join(
         f"{f.series.label} {percent(f.change.ratio)} ({where(f.series, f.change)})" for f in alarms
     )

@@ -50,16 +50,28 @@ class Finding:
     """A change point of a series, and whether it is a regression that fails ``check``.
 
     ``machine``: most benchmarks of its machine kind moved the same way between the same runs, so the
-    machine (its load, its clock, a new image) moved, not this benchmark's code; reported, not failed."""
+    machine (its load, its clock, a new image) moved, not this benchmark's code; reported, not failed.
+    ``pending``: a recent regression with fewer than ``confirm`` runs at its new level yet; reported,
+    fails once they are there."""
 
     series: Series
     change: Change
     alarm: bool
     machine: bool = False
+    pending: bool = False
+
+    @property
+    def confirmed_runs(self) -> int:
+        """Runs at the new level so far (up to the next change)."""
+        return self.change.end - self.change.last
 
 
 MACHINE_SHARE = 0.5  # more than this share of a kind's series moving together: "the machine moved"
 MACHINE_MIN_SERIES = 3  # a kind needs this many judged series before its moves can be told apart
+# Runs at a regression's new level before it fails check. Measured on 16 unchanged real histories of this
+# shared machine (benchmarks/bench_history.py): 3 runs let 3 of them fail (memory-bound benchmarks that a
+# neighbour's load slowed 40-60% for 3-4 runs), 4 runs 2, 5 runs 1; 10% steps were caught as often.
+CONFIRM_RUNS = 5
 
 
 def load_series(store: HistoryStore, branch: str | None) -> list[Series]:
@@ -74,11 +86,17 @@ def load_series(store: HistoryStore, branch: str | None) -> list[Series]:
     return [Series(key, points) for key, points in sorted(grouped.items())]
 
 
-def _moved(one: Series, before: set[int], after: set[int]) -> float | None:
-    """The change of a series' median log level from the runs ``before`` to the runs ``after`` (run ids),
-    None when it lacks runs on either side."""
-    old = [math.log(p.entry.median_s) for p in one.points if p.run.id in before]
-    new = [math.log(p.entry.median_s) for p in one.points if p.run.id in after]
+def _when(point: BenchPoint) -> str:
+    """What makes points of two series the same moment: their commit (CI shards of one commit are runs
+    of their own), else their run."""
+    return point.run.commit or f"run {point.run.id}"
+
+
+def _moved(one: Series, before: set[str], after: set[str]) -> float | None:
+    """The change of a series' median log level from the moments ``before`` to those ``after``
+    (``_when``), None when it lacks runs on either side."""
+    old = [math.log(p.entry.median_s) for p in one.points if _when(p) in before]
+    new = [math.log(p.entry.median_s) for p in one.points if _when(p) in after]
     if not old or not new:
         return None
     return statistics.median(new) - statistics.median(old)
@@ -91,18 +109,25 @@ def machine_moved(one: Series, change: Change, kind: list[Series], threshold: fl
     benchmarks alike looks the same, and is reported as the machine's)."""
     if len(kind) < MACHINE_MIN_SERIES:
         return False
-    before = {p.run.id for p in one.points[change.begin : change.first]}
-    after = {p.run.id for p in one.points[change.last : change.end]}
+    before = {_when(p) for p in one.points[change.begin : change.first]}
+    after = {_when(p) for p in one.points[change.last : change.end]}
     least = math.log1p(threshold)
     moved = [_moved(other, before, after) for other in kind]
     together = sum(m is not None and (m >= least if change.slower else m <= -least) for m in moved)
     return together > MACHINE_SHARE * len(kind) and together >= MACHINE_MIN_SERIES
 
 
-def judge(series: list[Series], threshold: float, last: int, machine_guard: bool = True) -> list[Finding]:
+def judge(
+    series: list[Series],
+    threshold: float,
+    last: int,
+    machine_guard: bool = True,
+    confirm: int = CONFIRM_RUNS,
+) -> list[Finding]:
     """Change points of every series of at least 2 x MIN_RUNS runs, the significance level shared by
     all of them; a regression of at least ``threshold`` whose new level began in the last ``last`` runs
-    is an alarm, unless the machine moved (``machine_moved``; ``machine_guard`` False: never asked)."""
+    is an alarm once ``confirm`` runs are at its new level (pending before), unless the machine moved
+    (``machine_moved``; ``machine_guard`` False: never asked)."""
     judged = [one for one in series if one.judged]
     kinds: dict[str, list[Series]] = {}
     for one in judged:
@@ -113,6 +138,9 @@ def judge(series: list[Series], threshold: float, last: int, machine_guard: bool
         recent = len(one.points) - last
         for change in one.changes:
             machine = machine_guard and machine_moved(one, change, kinds[one.kind], threshold)
-            alarm = change.slower and change.last >= recent and not machine
-            findings.append(Finding(one, change, alarm, machine))
+            regression = change.slower and change.last >= recent and not machine
+            confirmed = change.end - change.last >= confirm
+            findings.append(
+                Finding(one, change, regression and confirmed, machine, regression and not confirmed)
+            )
     return findings

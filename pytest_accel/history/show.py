@@ -45,6 +45,8 @@ def describe(finding: Finding) -> list[str]:
     direction = "slower" if change.slower else "faster"
     if finding.machine:
         direction += " (machine moved)"
+    elif finding.pending:
+        direction += f" (pending: {finding.confirmed_runs} runs at it)"
     return [
         series.label,
         series.kind,
