@@ -23,7 +23,7 @@ from pytest_accel.config.options import SETTINGS
 # A fixed set of examples in CI; PYTEST_ACCEL_FUZZ_EXAMPLES=500 explores new ones at random.
 _DEEP = int(os.environ.get("PYTEST_ACCEL_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
-    max_examples=_DEEP or 40,
+    max_examples=_DEEP or 25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     derandomize=not _DEEP,
