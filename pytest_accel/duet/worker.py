@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from pytest_accel.duet import burst
 from pytest_accel.session.state import DEVICE_KEY, RECORD_KEY, SessionState
 
 ENV_FDS = "PYTEST_ACCEL_DUET_FDS"  # "command_fd,answer_fd"
@@ -70,6 +69,8 @@ class DuetWorker:
                     del item.stash[key]
             upcoming = items.get(command.get("next") or "")
             plan = command.get("burst")
+            from pytest_accel.duet import burst  # bench's loop and numpy: only in a duet's worker
+
             self.state.duet_burst = burst.lookup(plan) if isinstance(plan, dict) else None
             try:
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=upcoming)
