@@ -4,7 +4,9 @@ the history's choice of runs in-process; one shared project for the plugin's ses
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +138,18 @@ def test_two_saved_files_are_the_baseline_s_replicates(project: SharedProject) -
 
 
 def test_the_history_s_last_runs_are_the_baseline(project: SharedProject) -> None:
-    result = project.run(*BUDGET, "--accel-compare=db:h.db")
+    result = project.run(
+        *BUDGET, "--accel-compare=db:h.db", "--accel-report=gate.md", "--accel-report=gate.json"
+    )
     said = _said(result)
     assert result.ret == 0, said
     assert "compare against h.db (the last 2 run(s) of main) (2 baseline runs" in said
+    # the report cites each benchmark's recent runs of the base branch beside its verdict (issue 17.3)
+    markdown = (project.path / "gate.md").read_text()
+    assert "recent runs of the base branch" in markdown
+    (verdict, *_) = json.loads((project.path / "gate.json").read_text())["gate"]["verdicts"]
+    assert re.fullmatch(r"[▁▂▃▄▅▆▇█]{2} \S+ \S+, 2 run\(s\)", verdict["recent"]), verdict["recent"]
+    assert verdict["recent"] in markdown
     wrong = project.run(*BUDGET, "--accel-compare=db:h.db", "--accel-history-branch=dev")
     assert wrong.ret == pytest.ExitCode.USAGE_ERROR
     assert (

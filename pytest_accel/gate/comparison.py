@@ -55,6 +55,7 @@ class BenchVerdict(Verdict):
     note: str = ""
     run_noise: float | None = None  # learned from the baseline's replicates (compare mode), else None
     replicates: int | None = None  # how many baseline runs measured it, when more than one
+    recent: str = ""  # its recent runs on the base branch, from the history (reports cite it), or ""
 
     @property
     def fails(self) -> bool:

@@ -54,6 +54,23 @@ def no_baseline_note(state: SessionState) -> str | None:
     )
 
 
+def cite_history(state: SessionState, gate: Any, document: dict[str, Any]) -> None:
+    """Each verdict gets its benchmark's recent runs on the base branch, where a history is at hand (the
+    compare baseline's database, else --accel-history's), for the reports to show beside the verdict."""
+    settings = state.settings
+    source = settings.compare.history if settings.compare is not None else None
+    path = source or settings.history_path
+    if path is None:
+        return
+    from pytest_accel.history.recent import recent_trends
+
+    trends = recent_trends(path, settings.history_branch or "main", document)
+    for verdict in gate.verdicts:
+        verdict.recent = trends.get(
+            (verdict.test, verdict.framework, verdict.device, verdict.dtype, verdict.bench), ""
+        )
+
+
 def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, list[str], bool]:
     """Compare ``document`` (this run's results) with the baseline in compare mode, write reports and
     charts, append the step summary.
@@ -66,6 +83,7 @@ def finish_outputs(state: SessionState, document: dict[str, Any]) -> tuple[Any, 
         from pytest_accel.gate.comparison import compare_documents
 
         gate = compare_documents(state.baseline.document, document, gate_config(state), baseline_label(state))
+        cite_history(state, gate, document)
     notes: list[str] = []
     ok = True
     ungated = no_baseline_note(state)

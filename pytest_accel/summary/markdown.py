@@ -115,6 +115,8 @@ def _threshold_text(gate: GateReport) -> str:
 
 
 def _verdict_rows(verdicts: list[BenchVerdict]) -> list[list[str]]:
+    """One row per verdict; with the benchmark's recent history last, when the history gave one."""
+    cited = any(v.recent for v in verdicts)
     return [
         [
             code(v.test),
@@ -125,11 +127,17 @@ def _verdict_rows(verdicts: list[BenchVerdict]) -> list[list[str]]:
             interval_cell(v),
             seconds_cell(v.baseline_s),
             seconds_cell(v.current_s),
+            *([cell(v.recent or "-")] if cited else []),
         ]
         for v in verdicts
     ]
 
 
+def _verdict_headers(verdicts: list[BenchVerdict]) -> list[str]:
+    return [*VERDICT_HEADERS, RECENT_HEADER] if any(v.recent for v in verdicts) else VERDICT_HEADERS
+
+
+RECENT_HEADER = "recent runs of the base branch"
 VERDICT_HEADERS = [
     "test",
     "device",
@@ -148,7 +156,7 @@ def _regressions(verdicts: list[BenchVerdict]) -> str:
     rows = _verdict_rows(ordered)
     for row, verdict in zip(rows, ordered, strict=True):
         row.append("**fails the gate**" if verdict.fails else "reported only")
-    return _table(rows, [*VERDICT_HEADERS, "gate"])
+    return _table(rows, [*_verdict_headers(ordered), "gate"])
 
 
 def _inconclusive_note(verdict: BenchVerdict) -> str:
@@ -272,7 +280,7 @@ def gate_sections(gate: GateReport) -> list[str]:
         section("Memory", memory)
     if by_verdict[stats.FASTER]:
         faster = by_verdict[stats.FASTER]
-        section(f"Improvements ({len(faster)})", _table(_verdict_rows(faster), VERDICT_HEADERS))
+        section(f"Improvements ({len(faster)})", _table(_verdict_rows(faster), _verdict_headers(faster)))
     if by_verdict[stats.INCONCLUSIVE]:
         inconclusive = by_verdict[stats.INCONCLUSIVE]
         section(f"Inconclusive ({len(inconclusive)})", _inconclusive(inconclusive))
@@ -286,7 +294,9 @@ def gate_sections(gate: GateReport) -> list[str]:
     unchanged = by_verdict[stats.UNCHANGED]
     if unchanged:
         parts.append(
-            _folded(f"{len(unchanged)} unchanged", _table(_verdict_rows(unchanged), VERDICT_HEADERS))
+            _folded(
+                f"{len(unchanged)} unchanged", _table(_verdict_rows(unchanged), _verdict_headers(unchanged))
+            )
         )
     if memory and not gate.memory_failed:
         section("Memory", memory)
