@@ -168,11 +168,12 @@ def _inconclusive_note(verdict: BenchVerdict) -> str:
 
 
 def _inconclusive(verdicts: list[BenchVerdict]) -> str:
+    cited = any(v.recent for v in verdicts)
     rows = [
-        [*row[:6], cell(_inconclusive_note(v))]
+        [*row[:6], cell(_inconclusive_note(v)), *([cell(v.recent or "-")] if cited else [])]
         for row, v in zip(_verdict_rows(verdicts), verdicts, strict=True)
     ]
-    return _table(rows, [*VERDICT_HEADERS[:6], "note"])
+    return _table(rows, [*VERDICT_HEADERS[:6], "note", *([RECENT_HEADER] if cited else [])])
 
 
 def _listed(verdicts: list[BenchVerdict]) -> str:
