@@ -48,6 +48,12 @@ def add_history_parser(commands: argparse._SubParsersAction) -> None:
         help="runs at a regression's new level before it fails; reported as pending before "
         "(default 5: fewer let a neighbour's load of 3-4 runs fail check on a shared machine)",
     )
+    check.add_argument(
+        "--no-machine-guard",
+        action="store_true",
+        help="judge each benchmark alone, even when most of a machine's benchmarks moved at the same "
+        "commits (a change of code that slows everything alike fails then; so does a re-imaged runner)",
+    )
     show = actions.add_parser("show", help="each benchmark's trend as a table; --plot DIR for charts")
     _add_db(show)
     _add_view(show)
@@ -121,7 +127,8 @@ def _look(args: argparse.Namespace) -> int:
                 f"history {args.db}: no runs of branch {args.branch!r}; it has: {known or 'none'}"
             )
         series = load_series(store, args.branch)
-    findings = judge(series, threshold, args.last, confirm=confirm)
+    guard = not getattr(args, "no_machine_guard", False)  # show has no such flag: it only lists
+    findings = judge(series, threshold, args.last, machine_guard=guard, confirm=confirm)
     runs = branches[args.branch]
     print(f"history {args.db}, branch {args.branch}: {runs} runs, {len(series)} benchmark series")
     if args.action == "show":
