@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from noise_model import bursty
 from tabulate import tabulate
 
 from pytest_accel.gate import stats
@@ -254,25 +255,6 @@ def row(name: str, target: str, tally: Tally, with_pb: bool) -> list[str]:
 
 
 # -- simulations ------------------------------------------------------------------------------------------
-
-
-def bursty(rng: np.random.Generator, reps: int, count: int, settle: int = 30) -> np.ndarray:
-    """The tests' harsh model: AR(1) log times (phi 0.7, sd 3%) plus bursts 20-60% slower, 3-15 long."""
-    count += settle
-    noise = np.empty((reps, count))
-    noise[:, 0] = rng.normal(0, 0.03 / math.sqrt(1 - 0.49), reps)
-    for i in range(1, count):
-        noise[:, i] = 0.7 * noise[:, i - 1] + rng.normal(0, 0.03, reps)
-    bursts = np.zeros((reps, count))
-    left, value = np.zeros(reps, dtype=int), np.zeros(reps)
-    for i in range(count):
-        start = (left == 0) & (rng.random(reps) < 0.08)
-        left[start] = rng.integers(3, 15, int(start.sum()))
-        value[start] = np.log(rng.uniform(1.2, 1.6, int(start.sum())))
-        on = left > 0
-        bursts[on, i] = value[on]
-        left[on] -= 1
-    return (noise + bursts)[:, settle:]
 
 
 def duet_changes(rng: np.random.Generator, count: int, rounds: int, shift: float) -> list[stats.Level]:

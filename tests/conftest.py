@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 # JAX preallocates most of a GPU's memory in every process; this session and its pytester subprocesses
 # share one GPU (with torch), so they allocate on demand. Set before any JAX import.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+# The benchmarks' shared noise model (benchmarks/noise_model.py) is what the statistics tests check
+# the gate and the history against: one model for both.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 HAS_JAX = importlib.util.find_spec("jax") is not None

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from noise_model import bursty  # benchmarks/noise_model.py: the shared machine's noise
 
 from pytest_accel.gate import stats
 
@@ -86,28 +87,7 @@ def test_run_noise_widens_the_interval() -> None:
 # 3-15 samples. Every repetition is generated at once with numpy; the levels, intervals and verdicts come
 # from the module's own functions. Repetitions are enough to tell a 5% rate from a 10% one.
 
-PHI, SD = 0.7, 0.03
 BOUND = math.log1p(0.10)
-
-
-def _bursty(rng: np.random.Generator, reps: int, count: int, settle: int = 30) -> np.ndarray:
-    """``reps`` series of ``count`` time-ordered log times (level 0), taken after ``settle`` more (a run
-    starts wherever the machine's bursts happen to be)."""
-    count += settle
-    noise = np.empty((reps, count))
-    noise[:, 0] = rng.normal(0, SD / math.sqrt(1 - PHI * PHI), reps)
-    for i in range(1, count):
-        noise[:, i] = PHI * noise[:, i - 1] + rng.normal(0, SD, reps)
-    bursts = np.zeros((reps, count))
-    left, value = np.zeros(reps, dtype=int), np.zeros(reps)
-    for i in range(count):
-        start = (left == 0) & (rng.random(reps) < 0.08)
-        left[start] = rng.integers(3, 15, int(start.sum()))
-        value[start] = np.log(rng.uniform(1.2, 1.6, int(start.sum())))
-        on = left > 0
-        bursts[on, i] = value[on]
-        left[on] -= 1
-    return (noise + bursts)[:, settle:]
 
 
 def _samples(logs: np.ndarray) -> list[float]:
@@ -122,7 +102,7 @@ def _family_rate(per_benchmark: float, benchmarks: int) -> float:
 def test_blocks_of_enough_samples_see_the_variance_of_a_level() -> None:
     rng = np.random.default_rng(3)
     for count in (30, 60, 200):
-        levels = [stats.level_of(_samples(row)) for row in _bursty(rng, 1500, count)]
+        levels = [stats.level_of(_samples(row)) for row in bursty(rng, 1500, count)]
         true = np.var([level.log for level in levels])
         estimated = np.mean([level.variance for level in levels])
         # Blocks of 3 samples: 2.7x (30 samples) and 1.5x (60) too small. Few blocks now err on the
@@ -137,8 +117,8 @@ def _compare_changes(rng: np.random.Generator, pairs: int, noise: float, shift: 
     run-level shift of sd ``noise`` that the comparison assumes."""
     changes = []
     for count in (200, 300):
-        base = _bursty(rng, pairs // 2, count) + rng.normal(0, noise, (pairs // 2, 1))
-        new = _bursty(rng, pairs // 2, count) + rng.normal(0, noise, (pairs // 2, 1)) + shift
+        base = bursty(rng, pairs // 2, count) + rng.normal(0, noise, (pairs // 2, 1))
+        new = bursty(rng, pairs // 2, count) + rng.normal(0, noise, (pairs // 2, 1)) + shift
         for b, n in zip(base, new, strict=True):
             changes.append(stats.difference(*stats.levels_alike(_samples(b), _samples(n)), noise))
     return changes
@@ -191,8 +171,8 @@ def _duet_changes(rng: np.random.Generator, benchmarks: int, rounds: int, shift:
     """Per round, both sides share the machine's phase; each side's burst of 5 samples has its own
     AR(1) noise and bursts, summarised by its mean log (as the duet does)."""
     phase = rng.normal(0, 0.2, (benchmarks, rounds, 1))
-    base = _bursty(rng, benchmarks * rounds, 5).reshape(benchmarks, rounds, 5) + phase
-    new = _bursty(rng, benchmarks * rounds, 5).reshape(benchmarks, rounds, 5) + phase + shift
+    base = bursty(rng, benchmarks * rounds, 5).reshape(benchmarks, rounds, 5) + phase
+    new = bursty(rng, benchmarks * rounds, 5).reshape(benchmarks, rounds, 5) + phase + shift
     base_logs, new_logs = base.mean(axis=2), new.mean(axis=2)
     return [stats.paired_level_difference(list(b), list(n)) for b, n in zip(base_logs, new_logs, strict=True)]
 

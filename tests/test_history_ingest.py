@@ -9,29 +9,9 @@ import math
 
 import numpy as np
 import pytest
+from noise_model import bursty  # benchmarks/noise_model.py: the shared machine's noise
 
 from pytest_accel.history.ingest import level_interval
-
-PHI, SD = 0.7, 0.03
-
-
-def bursty(rng: np.random.Generator, reps: int, count: int, settle: int = 30) -> np.ndarray:
-    """``reps`` runs of ``count`` time-ordered log times, taken after ``settle`` more."""
-    count += settle
-    noise = np.empty((reps, count))
-    noise[:, 0] = rng.normal(0, SD / math.sqrt(1 - PHI * PHI), reps)
-    for i in range(1, count):
-        noise[:, i] = PHI * noise[:, i - 1] + rng.normal(0, SD, reps)
-    bursts = np.zeros((reps, count))
-    left, value = np.zeros(reps, dtype=int), np.zeros(reps)
-    for i in range(count):
-        start = (left == 0) & (rng.random(reps) < 0.08)
-        left[start] = rng.integers(3, 15, int(start.sum()))
-        value[start] = np.log(rng.uniform(1.2, 1.6, int(start.sum())))
-        on = left > 0
-        bursts[on, i] = value[on]
-        left[on] -= 1
-    return (noise + bursts)[:, settle:]
 
 
 @pytest.mark.parametrize("count", [30, 100, 200])
