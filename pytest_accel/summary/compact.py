@@ -24,6 +24,7 @@ from pytest_accel.summary.layout import (
     count_rows,
     median_speedup,
     oracle_failure_cell,
+    positive_seconds,
     reference_key,
     row_keys,
     speedup_cell,
@@ -306,16 +307,17 @@ WHOLE_TEST_TITLE = (
 def whole_test_rows(records: list[ItemRecord], prefix: str, width: int) -> list[str]:
     """For an adopted suite that never calls bench: per device other than the reference, how its tests'
     whole times compare with the reference device's, so that a big run still says where it got faster."""
-    references = {(r.test, r.framework, r.dtype): r for r in records if r.is_reference and not r.benches}
+    references = {
+        (r.test, r.framework, r.dtype, ""): r for r in records if r.is_reference and not r.benches
+    }
     ratios: dict[str, list[tuple[float, ItemRecord]]] = {}
     for record in records:
         if record.is_reference or record.benches or record.outcome != "passed":
             continue
-        other, _, _ = record.reference_device.rpartition(" ")  # 'numpy cpu' under a cross-framework one
-        reference = references.get((record.test, other or record.framework, record.dtype))
+        reference = references.get(reference_key((record.test, record.framework, record.dtype, ""), record))
         if reference is None or reference.outcome != "passed":
             continue
-        if _seconds(reference.call_s) and _seconds(record.call_s):
+        if positive_seconds(reference.call_s) and positive_seconds(record.call_s):
             ratios.setdefault(_label(record), []).append((reference.call_s / record.call_s, record))
     rows = []
     for label, pairs in ratios.items():
@@ -328,10 +330,6 @@ def whole_test_rows(records: list[ItemRecord], prefix: str, width: int) -> list[
         return []
     table = fit_table(["device", "tests", "median", "this test", "test", "dtype"], rows, width)
     return [WHOLE_TEST_TITLE, table]
-
-
-def _seconds(value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and value > 0
 
 
 def _extremes(device: Device) -> list[Timed]:

@@ -82,7 +82,7 @@ def time_cell(bench: BenchResult | None, outcome: str, call_s: float | None = No
     text = "-"
     if bench is not None and bench.samples and bench.median > 0:
         text = f"{format_seconds(bench.median)} ±{50 * bench.iqr / bench.median:.0f}%"
-    elif bench is None and outcome == "passed" and _positive(call_s):
+    elif bench is None and outcome == "passed" and positive_seconds(call_s):
         text = f"({format_seconds(call_s)})"
     if outcome not in ("passed", "unknown"):
         text = f"{outcome.upper()} {text}" if text != "-" else outcome.upper()
@@ -94,12 +94,13 @@ def whole_test_speedup_cell(reference: ItemRecord | None, record: ItemRecord) ->
     one run each, so no interval: a hint of which tests got faster, never a verdict."""
     if reference is None or record.outcome != "passed" or reference.outcome != "passed":
         return "-"
-    if not (_positive(reference.call_s) and _positive(record.call_s)):
+    if not (positive_seconds(reference.call_s) and positive_seconds(record.call_s)):
         return "-"
     return f"({_ratio(reference.call_s / record.call_s)}x)"
 
 
-def _positive(seconds: float | None) -> TypeGuard[float]:
+def positive_seconds(seconds: float | None) -> TypeGuard[float]:
+    """A time that was measured: finite and above zero (a whole-test time may be missing)."""
     return seconds is not None and math.isfinite(seconds) and seconds > 0
 
 

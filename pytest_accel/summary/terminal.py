@@ -100,7 +100,7 @@ def render_summary(
     if layout.prefix:
         lines.append(f"tests in {layout.prefix}")
     tables = [_fitted_table(layout, groups, width) for groups in split_to_fit(layout, width)]
-    for table in tables:
+    for table, _ in tables:
         lines += ["", table]
     lines.append("")
     lines.append(
@@ -108,7 +108,7 @@ def render_summary(
         "with its 95% interval (~1x: the data cannot tell it from 1); parity: worst error / allowed "
         "error (above 1 fails); a failed item says so where it happened"
     )
-    if any(WHOLE_TEST_CELL.match(cell.strip()) for table in tables for cell in table.split("  ")):
+    if any(whole for _, whole in tables):
         lines.append(WHOLE_TEST_LEGEND)
     if layout.with_oracle:
         lines.append(ORACLE_LEGEND)
@@ -206,13 +206,16 @@ def _shrunk(
 WHOLE_TEST_CELL = re.compile(r"^\(\d[\d.]*(e-?\d+)? ?(s|ms|us|ns|x)\)$")
 
 
-def _fitted_table(layout: Layout, groups: list[int], width: int) -> str:
-    """A table of these device groups, fitted to the width (``fit_table``). Whole-test times are a
-    hint: in a table too wide for the terminal they give way first, before any name is shortened."""
+def _fitted_table(layout: Layout, groups: list[int], width: int) -> tuple[str, bool]:
+    """A table of these device groups, fitted to the width (``fit_table``), and whether it shows whole-
+    test times. They are a hint: in a table too wide for the terminal they give way first, before any
+    name is shortened."""
     headers, rows = table_rows(layout, groups)
-    if _widest(_tabulate(headers, rows)) > width:
+    whole = any(WHOLE_TEST_CELL.match(cell) for row in rows for cell in row)
+    if whole and _widest(_tabulate(headers, rows)) > width:
         rows = [["-" if WHOLE_TEST_CELL.match(cell) else cell for cell in row] for row in rows]
-    return fit_table(headers, rows, width)
+        whole = False
+    return fit_table(headers, rows, width), whole
 
 
 def fit_table(headers: list[str], rows: list[list[str]], width: int) -> str:
