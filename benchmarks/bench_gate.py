@@ -7,6 +7,9 @@ temporary git repository. Scenarios:
   the strict one (``interval``) on the harsh noise model of the tests (AR(1) samples with bursts 20-60%
   slower), for duets of 8/20/40 rounds and 1/4/100 benchmarks: how often unchanged code, +5%, +10%,
   +15% and +25% are called slower at a 10% gate.
+- boundary (simulation, ~6 minutes): separate runs of 200 or 300 samples of a benchmark exactly at a
+  10% threshold, on quiet runners (run noise 0 and 3%): how often the interval calls it beyond the
+  threshold, as the family's rate for 1/4/100 benchmarks with its 95% interval (80,000 pairs a row).
 - replicates (simulation): three baseline runs drawn from an H200-like model (four steady kernels
   within 5%, one small matmul drifting 30%); 15% slower at a 10% gate, unchanged, the drifting one.
 - duet (real runs): ``python -m pytest_accel duet HEAD`` unchanged, one function 25% slower
@@ -265,6 +268,53 @@ def duet_changes(rng: np.random.Generator, count: int, rounds: int, shift: float
     return [stats.paired_level_difference(list(b), list(n)) for b, n in pairs]
 
 
+def compare_changes(rng: np.random.Generator, pairs: int, count: int, noise: float, shift: float):
+    """Separate runs of ``count`` samples each (what compare mode samples while a verdict is open), with
+    a run-level shift of sd ``noise`` that the comparison assumes; generated in chunks to bound memory."""
+    changes = []
+    for start in range(0, pairs, 4000):
+        chunk = min(4000, pairs - start)
+        base = bursty(rng, chunk, count) + rng.normal(0, noise, (chunk, 1))
+        new = bursty(rng, chunk, count) + rng.normal(0, noise, (chunk, 1)) + shift
+        for b, n in zip(base, new, strict=True):
+            levels = stats.levels_alike(list(1e-4 * np.exp(b)), list(1e-4 * np.exp(n)))
+            changes.append(stats.difference(*levels, noise))
+    return changes
+
+
+def family_cell(events: int, trials: int, benchmarks: int) -> str:
+    """The family's rate 1 - (1 - p)^m from ``events`` in ``trials`` single-benchmark draws, with a 95%
+    interval (Wilson's, on p): for m = 100 a handful of events decide the number."""
+    p = events / trials
+    z = 1.96
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+
+    def family(q: float) -> float:
+        return 100 * (1 - (1 - max(q, 0.0)) ** benchmarks)
+
+    return f"{family(p):.1f}% [{family(centre - half):.1f}, {family(centre + half):.1f}] ({events})"
+
+
+def boundary_table(pairs: int) -> list[list[str]]:
+    """A benchmark exactly at a 10% threshold, compared in separate runs, called 'more than 10% slower'
+    by the interval (the interval's own claim: at most 5% of the time for the family)."""
+    rng = np.random.default_rng(2027)
+    rows = []
+    bound = math.log1p(0.10)
+    for noise in (0.0, 0.03):
+        for count in (200, 300):
+            changes = compare_changes(rng, pairs, count, noise, bound)
+            cells = []
+            for benchmarks in (1, 4, 100):
+                alpha = stats.one_sided_alpha(benchmarks)
+                verdicts = (stats.judge(c, 0.10, alpha, stats.INTERVAL).verdict for c in changes)
+                events = sum(verdict == stats.SLOWER for verdict in verdicts)
+                cells.append(family_cell(events, len(changes), benchmarks))
+            rows.append([f"{100 * noise:g}%", count, pairs, *cells])
+    return rows
+
+
 def rule_table(reps: int) -> list[list[str]]:
     """Share of benchmarks called slower at a 10% gate, by rule, rounds, benchmarks and true change;
     for 1/4/100 benchmarks the family's rate is 1 - (1 - p)^m for unchanged code."""
@@ -345,7 +395,7 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=6, help="real replicate trials per scenario")
     parser.add_argument("--budget", default="0.1", help="bench budget per call in seconds")
     parser.add_argument("--log", type=Path, default=None, help="append one JSON line per run here")
-    kinds = ("rules", "replicates-model", "duet", "separate", "replicates")
+    kinds = ("rules", "boundary", "replicates-model", "duet", "separate", "replicates")
     parser.add_argument("--only", choices=kinds, default=None, help="run one kind of scenario only")
     parser.add_argument("--quick", action="store_true", help="2 of each, for a smoke run")
     args = parser.parse_args()
@@ -360,6 +410,14 @@ def main() -> int:
         print("\nrules: called slower at a 10% gate (simulation, harsh model, 2,000 per cell)")
         print(
             tabulate(rule_table(300 if args.quick else 2000), headers=headers, tablefmt="github"), flush=True
+        )
+    if "boundary" in wanted:
+        headers = ["run noise", "samples per run", "pairs", "1 benchmark", "4", "100"]
+        print("\nboundary: a benchmark exactly at a 10% gate called beyond it (family rate, 95% interval,")
+        print("events)")
+        print(
+            tabulate(boundary_table(4000 if args.quick else 80_000), headers=headers, tablefmt="github"),
+            flush=True,
         )
     if "replicates-model" in wanted:
         headers = ["baseline", "15% slower caught", "unchanged failed", "drifting one called slower"]

@@ -15,8 +15,9 @@ from pytest_accel.config.marker import MARKER_HELP, read_marker
 from pytest_accel.config.options import add_options, read_settings
 from pytest_accel.device.registry import DeviceRegistry
 from pytest_accel.errors import AccelConfigError
+from pytest_accel.fixture.keys import DEVICE_KEY
 from pytest_accel.session.finish import SessionEnd, finish_session
-from pytest_accel.session.state import DEVICE_KEY, RECORD_KEY, STATE_KEY, SessionState
+from pytest_accel.session.state import RECORD_KEY, STATE_KEY, SessionState
 
 if TYPE_CHECKING:
     from pytest_accel.fixture.accel_device import AccelDevice
@@ -162,7 +163,7 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
     lines = [f"accel: {line}" for line in _state(config).registry.header_lines()]
     if not lines:
         return []  # no accel test: the summary's modules (and numpy) stay unloaded
-    from pytest_accel.summary.terminal import wrap_lines
+    from pytest_accel.summary.notes import wrap_lines
 
     return wrap_lines(lines, config.get_terminal_writer().fullwidth)
 
@@ -170,8 +171,8 @@ def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
 @pytest.fixture
 def accel_device(request: pytest.FixtureRequest) -> Generator[AccelDevice, None, None]:
     """The device, dtype and helpers for one accel item (see pytest_accel's README)."""
+    from pytest_accel.fixture.accel_device import item_run
     from pytest_accel.fixture.factory import make_item_device
-    from pytest_accel.fixture.item_run import item_run
 
     param = getattr(request, "param", None)
     if param is None:
@@ -200,7 +201,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Any:
     if device is None:
         return (yield)
     from pytest_accel.adoption.benchmark import time_benchmark_calls_on_the_device
-    from pytest_accel.fixture.item_run import running
+    from pytest_accel.fixture.accel_device import running
     from pytest_accel.reference.global_rngs import item_body_seed, seed_global_generators
     from pytest_accel.reference.sources import after_body, attach_reference_values
 
@@ -238,7 +239,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 def _body_seconds(item: pytest.Item, report: pytest.TestReport) -> float:
     """The call's duration without the hidden passes that ran inside it: the body on this device."""
-    from pytest_accel.fixture.item_run import item_run
+    from pytest_accel.fixture.accel_device import item_run
 
     hidden = item_run(item.stash[DEVICE_KEY]).hidden_s if DEVICE_KEY in item.stash else 0.0
     return max(0.0, report.duration - hidden)
@@ -247,7 +248,7 @@ def _body_seconds(item: pytest.Item, report: pytest.TestReport) -> float:
 def _note_device_fault(item: pytest.Item, exc: BaseException, report: pytest.TestReport) -> None:
     """Out of memory or a device left unusable: a clear message, the memory released, the device marked."""
     from pytest_accel.device.faults import UNUSABLE, inspect_failure
-    from pytest_accel.fixture.item_run import item_run
+    from pytest_accel.fixture.accel_device import item_run
 
     device = item.stash[DEVICE_KEY]
     adapter = item_run(device).adapter
@@ -295,6 +296,8 @@ class SessionCollector:
             terminalreporter.write_line("ERROR: " + message, red=True)
         if hasattr(config, "workerinput"):
             return
+        if self.state.duet_worker:
+            return  # the driver reports the duet; a summary of every round cost each side a second
         state, end = self.state, self.end
         if not state.records and not state.lost_items and (end is None or not end.notes):
             return  # no accel test ran: nothing to show, and the summary's modules stay unloaded

@@ -329,6 +329,31 @@ def test_help_exits_0() -> None:
     assert "merge" in done.stdout and "compare" in done.stdout and "duet" in done.stdout
 
 
+def _command_paths(parser: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and subcommand of the parser, as the words that select it."""
+    import argparse
+
+    found = [path]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _command_paths(sub, (*path, name))
+    return found
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    """A '%' in a help text made argparse crash on --help (history check and show did)."""
+    from pytest_accel.cli.main import build_parser
+
+    paths = _command_paths(build_parser())
+    assert ("history", "check") in paths and ("duet",) in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exited:
+            build_parser().parse_args([*path, "--help"])
+        assert exited.value.code == 0, path
+        assert "usage:" in capsys.readouterr().out, path
+
+
 def test_compare_accepts_zero_noise(baseline: Path) -> None:
     done = cli("compare", baseline, baseline, "--noise=0")
     assert done.returncode == 0, done.stderr

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytest_accel.gate import replicates, stats
+from pytest_accel.gate import replicate_files, replicates, stats
 from pytest_accel.gate.baseline import Baseline, bench_runs
 from pytest_accel.gate.comparison import GateConfig, compare_documents
 from pytest_accel.results.file import assemble_document, load_results, machine_id
@@ -125,7 +125,7 @@ def test_a_list_of_documents_is_a_baseline_of_replicates(tmp_path: Path) -> None
     rng = np.random.default_rng(5)
     runs = [_document(rng) for _ in range(3)]
     baseline = Baseline.from_documents(tmp_path / "history", runs)
-    assert [len(part["results"]) for part in replicates.expand(baseline.document)] == [5, 5, 5]
+    assert [len(part["results"]) for part in replicate_files.expand(baseline.document)] == [5, 5, 5]
     assert baseline.runs == bench_runs(runs[-1])
     gate = compare_documents(baseline.document, _document(rng), GateConfig(0.10), "history")
     assert gate.replicates == 3

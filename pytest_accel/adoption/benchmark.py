@@ -53,7 +53,7 @@ class DeviceBenchmark:
 
     def _bench(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         __tracebackhide__ = True
-        from pytest_accel.fixture.item_run import running_device
+        from pytest_accel.fixture.accel_device import running_device
 
         # pytest-benchmark warns at teardown about a fixture it saw unused; it was used, through bench.
         if hasattr(self._original, "_mode"):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_accel.adoption.targets import Target
 from pytest_accel.dtypes.names import DTYPE_NAMES
-from pytest_accel.fixture.item_run import running_device
+from pytest_accel.fixture.accel_device import running_device
 from pytest_accel.parity.leaves import adapter_of
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ ON_THE_DEVICE = pytest.StashKey[str]()
 @pytest.fixture(autouse=True)
 def each_test_on_every_device(accel_device: AccelDevice, request: pytest.FixtureRequest) -> Iterator[Any]:
     """Every test of this conftest's folder on every device, its arrays made there by default."""
-    from pytest_accel.fixture.item_run import item_run
+    from pytest_accel.fixture.accel_device import item_run
 
     run = item_run(accel_device)
     if not run.is_hidden:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from pytest_accel.adoption.targets import DEFAULT_FUNCTIONS, bad_names
-from pytest_accel.session.state import DEVICE_KEY, SessionState
+from pytest_accel.fixture.keys import DEVICE_KEY
+from pytest_accel.session.state import SessionState
 
 
 class AdoptionHooks:

@@ -7,80 +7,92 @@ import argparse
 from pathlib import Path
 
 from pytest_accel.cli import EXIT_FAILED, EXIT_OK, UsageError, load_input, percent_option
+from pytest_accel.cli.arguments import Arg, Command
 from pytest_accel.history.changes import MIN_RUNS
 
 DEFAULT_THRESHOLD = "5%"
 DEFAULT_LAST = 10
 
+_DB = Arg("--db", type=Path, required=True, metavar="PATH", help="the history database")
 
-def add_history_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "history",
-        help="the performance history of a branch: add runs, check for change points, show trends",
-        description="A history database (SQLite) keeps every run of a branch: pytest --accel-history=PATH "
-        "appends a session, 'history add' imports saved results files.",
-    )
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="import results files saved with --accel-save")
-    add.add_argument("inputs", nargs="+", type=Path, metavar="RESULTS.json")
-    _add_db(add)
-    add.add_argument("--commit", help="the commit the runs measured (default: none recorded)")
-    add.add_argument("--branch", help="their branch (default: none recorded)")
-    check = actions.add_parser(
-        "check",
-        help="report change points; exit 1 when a recent one is a regression beyond the threshold",
-        description="Looks at each benchmark's series per machine kind and reports where its level moved. "
-        "Exit 1 when a regression of at least --fail-slower began in the last --last runs.",
-    )
-    _add_db(check)
-    _add_view(check)
-    check.add_argument(
-        "--fail-slower",
-        default=DEFAULT_THRESHOLD,
-        metavar="PCT",
-        help=f"smallest change reported, and the regression that fails (default {DEFAULT_THRESHOLD})",
-    )
-    check.add_argument(
-        "--confirm-runs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="runs at a regression's new level before it fails; reported as pending before "
-        "(default 5: fewer let a neighbour's load of 3-4 runs fail check on a shared machine)",
-    )
-    check.add_argument(
-        "--no-machine-guard",
-        action="store_true",
-        help="judge each benchmark alone, even when most of a machine's benchmarks moved at the same "
-        "commits (a change of code that slows everything alike fails then; so does a re-imaged runner)",
-    )
-    show = actions.add_parser("show", help="each benchmark's trend as a table; --plot DIR for charts")
-    _add_db(show)
-    _add_view(show)
-    show.add_argument(
-        "--fail-slower",
-        default=DEFAULT_THRESHOLD,
-        metavar="PCT",
-        help=f"smallest change marked (default {DEFAULT_THRESHOLD})",
-    )
-    show.add_argument(
-        "--plot", type=Path, metavar="DIR", help="also draw SVG charts into DIR (needs matplotlib)"
+
+def _view(smallest_change: str) -> tuple[Arg, ...]:
+    """What check and show look at: a database, a branch, its recent runs, and the smallest change that
+    counts (``smallest_change`` says what it does in each)."""
+    return (
+        _DB,
+        Arg("--branch", default="main", help="the branch whose runs to look at (default main)"),
+        Arg(
+            "--last",
+            type=int,
+            default=DEFAULT_LAST,
+            metavar="N",
+            help=f"the recent runs: where a regression fails check, what show lists (default {DEFAULT_LAST})",
+        ),
+        Arg(
+            "--fail-slower",
+            default=DEFAULT_THRESHOLD,
+            metavar="PCT",
+            help=f"{smallest_change} (default {DEFAULT_THRESHOLD.replace('%', '%%')})",
+        ),
     )
 
 
-def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", type=Path, required=True, metavar="PATH", help="the history database")
-
-
-def _add_view(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--branch", default="main", help="the branch whose runs to look at (default main)")
-    parser.add_argument(
-        "--last",
-        type=int,
-        default=DEFAULT_LAST,
-        metavar="N",
-        help=f"the recent runs: where a regression fails check, what show lists (default {DEFAULT_LAST})",
-    )
+HISTORY = Command(
+    "history",
+    help="the performance history of a branch: add runs, check for change points, show trends",
+    description="A history database (SQLite) keeps every run of a branch: pytest --accel-history=PATH "
+    "appends a session, 'history add' imports saved results files.",
+    actions=(
+        Command(
+            "add",
+            help="import results files saved with --accel-save",
+            args=(
+                Arg("inputs", nargs="+", type=Path, metavar="RESULTS.json"),
+                _DB,
+                Arg("--commit", help="the commit the runs measured (default: none recorded)"),
+                Arg("--branch", help="their branch (default: none recorded)"),
+            ),
+        ),
+        Command(
+            "check",
+            help="report change points; exit 1 when a recent one is a regression beyond the threshold",
+            description="Looks at each benchmark's series per machine kind and reports where its level "
+            "moved. Exit 1 when a regression of at least --fail-slower began in the last --last runs.",
+            args=(
+                *_view("smallest change reported, and the regression that fails"),
+                Arg(
+                    "--confirm-runs",
+                    type=int,
+                    default=None,
+                    metavar="N",
+                    help="runs at a regression's new level before it fails; reported as pending before "
+                    "(default 5: fewer let a neighbour's load of 3-4 runs fail check on a shared machine)",
+                ),
+                Arg(
+                    "--no-machine-guard",
+                    action="store_true",
+                    help="judge each benchmark alone, even when most of a machine's benchmarks moved at the "
+                    "same commits (a change of code that slows everything alike fails then; so does a "
+                    "re-imaged runner)",
+                ),
+            ),
+        ),
+        Command(
+            "show",
+            help="each benchmark's trend as a table; --plot DIR for charts",
+            args=(
+                *_view("smallest change marked"),
+                Arg(
+                    "--plot",
+                    type=Path,
+                    metavar="DIR",
+                    help="also draw SVG charts into DIR (needs matplotlib)",
+                ),
+            ),
+        ),
+    ),
+)
 
 
 def run_history(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pytest_accel.cli import EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from pytest_accel.cli.arguments import Arg, Command, add_commands
 
 PROG = "python -m pytest_accel"
 
@@ -33,56 +34,6 @@ def _percent_help(what: str) -> str:
     return f"{what}, as a percentage: 10%% or 10"
 
 
-def _add_merge(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "merge",
-        help="combine results files (e.g. from parallel CI jobs or several machines) into one",
-        description="Combine results files saved with --accel-save into one. The same test in two files "
-        "must have identical results; different results for one test are a conflict (exit 4).",
-    )
-    parser.add_argument("inputs", nargs="+", type=Path, metavar="RESULTS.json", help="files to combine")
-    parser.add_argument("-o", "--output", required=True, type=Path, metavar="ALL.json", help="file to write")
-    parser.add_argument(
-        "--replicates",
-        action="store_true",
-        help="the files are runs of the same code (e.g. main run 3 times): keep them apart as replicates, "
-        "from which compare learns each benchmark's run-to-run noise",
-    )
-
-
-def _add_compare(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "compare",
-        help="compare a saved run against a saved baseline (exit 1 when a benchmark got slower)",
-        description="Judge every benchmark of NEW against BASE. Exit 1 when one is significantly slower "
-        "than --fail-slower; without --fail-slower the comparison only reports.",
-    )
-    parser.add_argument(
-        "baseline",
-        nargs="+",
-        type=Path,
-        action=_Baselines,
-        metavar="BASE.json",
-        help="the baseline's results; several files (or one from merge --replicates) are runs of the same "
-        "code, from which each benchmark's run-to-run noise is learned",
-    )
-    parser.add_argument("new", type=Path, metavar="NEW.json", help="the results to judge")
-    _add_gate_options(parser)
-    parser.add_argument(
-        "--noise",
-        metavar="PCT",
-        help=_percent_help("run-to-run noise of a benchmark between two runs, where no replicates tell it"),
-    )
-    parser.add_argument(
-        "--any-hardware", action="store_true", help="compare benchmarks even when their hardware differs"
-    )
-    parser.add_argument(
-        "--include-concurrent",
-        action="store_true",
-        help="let timings taken while several xdist workers shared a device gate too",
-    )
-
-
 class _Baselines(argparse.Action):
     """``compare BASE.json [BASE2.json ...] NEW.json``: ``baseline`` is the first file, ``baselines`` all."""
 
@@ -97,93 +48,142 @@ class _Baselines(argparse.Action):
         namespace.baseline = namespace.baselines[0]
 
 
-def _add_duet(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "duet",
-        help="time the working tree against a git ref, in alternating rounds on this machine",
-        usage=f"{PROG} duet BASE_REF [--rounds N] [--max-rounds M] [--budget S] [--fail-slower PCT] "
-        "[--fail-memory PCT] [--gate-recompiles] [--report PATH] [-- PYTEST_ARGS...]",
-        description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
-        "worktree) side by side, one pytest process per side, alternating test by test and round by "
-        "round (ABBA), and pair the rounds: a machine's slow phase hits both sides alike. Arguments "
-        "after -- go to pytest (a small --accel-bench-budget such as 0.1 keeps many rounds quick).",
-    )
-    parser.add_argument("base_ref", metavar="BASE_REF", help="the git commit, branch or tag to compare with")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=8,
-        metavar="N",
-        help="rounds before the verdicts are first looked at, at least 2 (default 8); round 1 runs every "
-        "test in full, later rounds only the tests that bench, in short bursts",
-    )
-    parser.add_argument(
-        "--max-rounds",
-        type=int,
-        default=None,
-        metavar="M",
-        help="tests not yet decided get more rounds, up to M (default 40)",
-    )
-    parser.add_argument(
-        "--budget",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="stop the rounds after this much wall time; what is still open is inconclusive",
-    )
-    _add_gate_options(parser)
-
-
-def _add_gate_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+# The options of the performance gate, which compare and duet share.
+_GATE_OPTIONS = (
+    Arg(
         "--fail-slower",
         metavar="PCT",
         help=_percent_help("fail when a benchmark is significantly slower by more than this"),
-    )
-    parser.add_argument(
+    ),
+    Arg(
         "--fail-memory",
         metavar="PCT",
         help=_percent_help("fail when a benchmark's peak memory grew by more than this (exact, no interval)"),
-    )
-    parser.add_argument(
+    ),
+    Arg(
         "--gate-recompiles",
         action="store_true",
         help="let benchmarks that compiled during their timed calls gate on time too",
-    )
-    parser.add_argument(
+    ),
+    Arg(
         "--report",
         action="append",
         default=[],
         type=Path,
         metavar="PATH",
         help="also write the verdicts to PATH (.md or .json, by its suffix); repeatable",
-    )
+    ),
+)
+
+MERGE = Command(
+    "merge",
+    help="combine results files (e.g. from parallel CI jobs or several machines) into one",
+    description="Combine results files saved with --accel-save into one. The same test in two files "
+    "must have identical results; different results for one test are a conflict (exit 4).",
+    args=(
+        Arg("inputs", nargs="+", type=Path, metavar="RESULTS.json", help="files to combine"),
+        Arg("-o", "--output", required=True, type=Path, metavar="ALL.json", help="file to write"),
+        Arg(
+            "--replicates",
+            action="store_true",
+            help="the files are runs of the same code (e.g. main run 3 times): keep them apart as "
+            "replicates, from which compare learns each benchmark's run-to-run noise",
+        ),
+    ),
+)
+
+COMPARE = Command(
+    "compare",
+    help="compare a saved run against a saved baseline (exit 1 when a benchmark got slower)",
+    description="Judge every benchmark of NEW against BASE. Exit 1 when one is significantly slower "
+    "than --fail-slower; without --fail-slower the comparison only reports.",
+    args=(
+        Arg(
+            "baseline",
+            nargs="+",
+            type=Path,
+            action=_Baselines,
+            metavar="BASE.json",
+            help="the baseline's results; several files (or one from merge --replicates) are runs of the "
+            "same code, from which each benchmark's run-to-run noise is learned",
+        ),
+        Arg("new", type=Path, metavar="NEW.json", help="the results to judge"),
+        *_GATE_OPTIONS,
+        Arg(
+            "--noise",
+            metavar="PCT",
+            help=_percent_help(
+                "run-to-run noise of a benchmark between two runs, where no replicates tell it"
+            ),
+        ),
+        Arg(
+            "--any-hardware", action="store_true", help="compare benchmarks even when their hardware differs"
+        ),
+        Arg(
+            "--include-concurrent",
+            action="store_true",
+            help="let timings taken while several xdist workers shared a device gate too",
+        ),
+    ),
+)
+
+DUET = Command(
+    "duet",
+    help="time the working tree against a git ref, in alternating rounds on this machine",
+    usage=f"{PROG} duet BASE_REF [--rounds N] [--max-rounds M] [--budget S] [--fail-slower PCT] "
+    "[--fail-memory PCT] [--gate-recompiles] [--report PATH] [-- PYTEST_ARGS...]",
+    description="Run the tests of the working tree and of BASE_REF (checked out in a temporary git "
+    "worktree) side by side, one pytest process per side, alternating test by test and round by "
+    "round (ABBA), and pair the rounds: a machine's slow phase hits both sides alike. Arguments "
+    "after -- go to pytest (a small --accel-bench-budget such as 0.1 keeps many rounds quick).",
+    args=(
+        Arg("base_ref", metavar="BASE_REF", help="the git commit, branch or tag to compare with"),
+        Arg(
+            "--rounds",
+            type=int,
+            default=8,
+            metavar="N",
+            help="rounds before the verdicts are first looked at, at least 2 (default 8); round 1 runs "
+            "every test in full, later rounds only the tests that bench, in short bursts",
+        ),
+        Arg(
+            "--max-rounds",
+            type=int,
+            default=None,
+            metavar="M",
+            help="tests not yet decided get more rounds, up to M (default 40)",
+        ),
+        Arg(
+            "--budget",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="stop the rounds after this much wall time; what is still open is inconclusive",
+        ),
+        *_GATE_OPTIONS,
+    ),
+)
+
+PLOT = Command(
+    "plot",
+    help="draw SVG charts of saved results (speedups, times, and against a baseline)",
+    description="Charts of a saved run: every benchmark's speedup per device, per test the time per "
+    "device and dtype, and with --compare the samples of every benchmark whose verdict is not "
+    "unchanged. Needs matplotlib: pip install 'pytest-accel[plot]'.",
+    args=(
+        Arg("results", type=Path, metavar="RESULTS.json", help="a file saved with --accel-save"),
+        Arg("--compare", type=Path, metavar="BASE.json", default=None, help="a baseline"),
+        Arg("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the SVGs"),
+    ),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from pytest_accel.cli.history_cmd import HISTORY
+
     parser = _Parser(prog=PROG, description="pytest-accel's performance gate outside a pytest run.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _add_merge(commands)
-    _add_compare(commands)
-    _add_duet(commands)
-    _add_plot(commands)
-    from pytest_accel.cli.history_cmd import add_history_parser
-
-    add_history_parser(commands)
+    add_commands(parser, (MERGE, COMPARE, DUET, PLOT, HISTORY))
     return parser
-
-
-def _add_plot(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "plot",
-        help="draw SVG charts of saved results (speedups, times, and against a baseline)",
-        description="Charts of a saved run: every benchmark's speedup per device, per test the time per "
-        "device and dtype, and with --compare the samples of every benchmark whose verdict is not "
-        "unchanged. Needs matplotlib: pip install 'pytest-accel[plot]'.",
-    )
-    parser.add_argument("results", type=Path, metavar="RESULTS.json", help="a file saved with --accel-save")
-    parser.add_argument("--compare", type=Path, metavar="BASE.json", default=None, help="a baseline")
-    parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="folder for the SVGs")
 
 
 def _split_pytest_args(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -93,7 +93,7 @@ def run_merge(args: argparse.Namespace) -> int:
 def _write_replicates(documents: list[tuple[Path, dict[str, Any]]], output: Path) -> int:
     """Runs of the same tests (the baseline run several times) kept apart as replicates, not merged: the
     gate learns each benchmark's run-to-run noise from them."""
-    from pytest_accel.gate.replicates import combine, expand
+    from pytest_accel.gate.replicate_files import combine, expand
     from pytest_accel.results.file import save_atomically
 
     _merge_machines(documents)  # the same machine id described differently is an edited file

@@ -134,6 +134,11 @@ def _path(given: Given) -> Path:
     return Path(given.base, given.value)
 
 
+def _text_or_none(given: Given) -> str | None:
+    """Free text such as a commit or branch name; blank is as if not given."""
+    return given.value.strip() or None
+
+
 @contextlib.contextmanager
 def _usage_error(errors: type[Exception] | tuple[type[Exception], ...], prefix: str = "") -> Iterator[None]:
     """A check's own error (a file that cannot be written, say) becomes the usage error pytest shows."""
@@ -271,10 +276,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("--accel-history=PATH", "history_path", _usable_history, None,
             help="append this run (every bench, the machine, the commit and branch) to the SQLite history "
             "database PATH, created if missing; python -m pytest_accel history check finds change points"),
-    Setting("--accel-history-commit=SHA", "history_commit", lambda given: given.value.strip() or None, None,
+    Setting("--accel-history-commit=SHA", "history_commit", _text_or_none, None,
             env="PYTEST_ACCEL_HISTORY_COMMIT",
             help="the commit recorded in the history (default: $GITHUB_SHA, else git's HEAD)"),
-    Setting("--accel-history-branch=NAME", "history_branch", lambda given: given.value.strip() or None, None,
+    Setting("--accel-history-branch=NAME", "history_branch", _text_or_none, None,
             env="PYTEST_ACCEL_HISTORY_BRANCH",
             help="the branch recorded in the history (default: the CI's, else git's; none when detached)"),
     Setting("--accel-deterministic", "deterministic", _boolean, False,

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pytest_accel.session.state import DEVICE_KEY, RECORD_KEY, SessionState
+from pytest_accel.fixture.keys import DEVICE_KEY
+from pytest_accel.session.state import RECORD_KEY, SessionState
 
 ENV_FDS = "PYTEST_ACCEL_DUET_FDS"  # "command_fd,answer_fd"
 ENV_OUT = "PYTEST_ACCEL_DUET_OUT"  # folder for round-N.json files
 ROUND_KEY = "duet_round"
+LAYOUT_PAD_BYTES = 1 << 17  # the heap pad before each item: up to 128 KiB (glibc's mmap threshold)
 
 
 def wanted() -> bool:
@@ -40,6 +43,20 @@ class DuetWorker:
         self.commands = os.fdopen(command_fd, "r", encoding="utf-8")
         self.answers = os.fdopen(answer_fd, "w", encoding="utf-8")
         self.out = Path(out)
+        self._layout = random.Random(os.urandom(16))  # not the global generator: tests seed that one
+        self._pad: list[bytearray] = []
+
+    def shift_heap(self) -> None:
+        """Hold a block of random size on the heap while the next item runs.
+
+        Where the allocator places a test's arrays decides some functions' speed (an FFT of 16k points
+        ran 2.0 ms or 2.5 ms depending on where its output landed), and one process keeps one placement:
+        two processes of the same code then differ by 20% for good, which rounds cannot average out.
+        A new random pad before every item moves what the item allocates, so each round draws a
+        placement afresh on both sides alike, and the rounds average over them.
+        """
+        self._pad = []
+        self._pad = [bytearray(self._layout.randrange(0, size, 16)) for size in (LAYOUT_PAD_BYTES, 4096)]
 
     def _send(self, message: dict[str, Any]) -> None:
         self.answers.write(json.dumps(message) + "\n")
@@ -72,6 +89,7 @@ class DuetWorker:
             from pytest_accel.duet import burst  # bench's loop and numpy: only in a duet's worker
 
             self.state.duet_burst = burst.lookup(plan) if isinstance(plan, dict) else None
+            self.shift_heap()
             try:
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=upcoming)
             finally:

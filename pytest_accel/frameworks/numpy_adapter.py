@@ -1,4 +1,5 @@
-"""NumPy: one CPU device; arrays are already on the host."""
+"""NumPy: one CPU device; arrays are already on the host, so all but the array operations are the
+host's own, from ``base``."""
 
 from __future__ import annotations
 
@@ -9,20 +10,7 @@ from typing import Any
 import numpy as np
 
 from pytest_accel.dtypes.float_formats import HOST_AS_FLOAT32
-from pytest_accel.frameworks.base import (
-    DTYPE_NAMES,
-    BatchTimer,
-    DeviceInfo,
-    Discovery,
-    HostClockTimer,
-    MemoryMeter,
-    TracemallocMeter,
-    host_cpu_label,
-    host_fault_kind,
-    host_float32,
-    nothing_made_current,
-    release_host_memory,
-)
+from pytest_accel.frameworks import base
 
 
 @functools.lru_cache(maxsize=64)
@@ -34,9 +22,9 @@ def _dtype_name(dtype: np.dtype) -> str:
 class NumpyAdapter:
     name = "numpy"
 
-    def discover(self) -> Discovery:
-        found = Discovery("numpy", np.__version__)
-        found.devices.append(DeviceInfo("numpy", "cpu", 0, host_cpu_label()))
+    def discover(self) -> base.Discovery:
+        found = base.Discovery("numpy", np.__version__)
+        found.devices.append(base.DeviceInfo("numpy", "cpu", 0, base.host_cpu_label()))
         return found
 
     def dtype(self, name: str) -> Any:
@@ -48,11 +36,11 @@ class NumpyAdapter:
                 f"numpy has no {name} (ml_dtypes' {name} would make numpy sum in {name} itself); test it "
                 "under torch or jax, with --accel-oracle for an exact float64 reference"
             )
-        if name not in DTYPE_NAMES:
+        if name not in base.DTYPE_NAMES:
             raise ValueError(f"unknown dtype {name!r}")
         return np.dtype(name)
 
-    def native_device(self, info: DeviceInfo) -> Any:
+    def native_device(self, info: base.DeviceInfo) -> Any:
         return "cpu"
 
     def namespace(self) -> Any:
@@ -68,35 +56,35 @@ class NumpyAdapter:
         return isinstance(value, (np.ndarray, np.generic))
 
     def to_host(self, value: Any) -> np.ndarray:
-        return host_float32(np.asarray(value))  # a test's own ml_dtypes array compares as float32
+        return base.host_float32(np.asarray(value))  # a test's own ml_dtypes array compares as float32
 
     def dtype_name(self, value: Any) -> str:
         dtype = value.dtype if isinstance(value, (np.ndarray, np.generic)) else np.asarray(value).dtype
         return _dtype_name(dtype)
 
     def made_current(self, native: Any) -> AbstractContextManager[Any]:
-        return nothing_made_current(native)
+        return base.nothing_made_current(native)
 
     def default_device(self, native: Any) -> AbstractContextManager[Any]:
-        return nothing_made_current(native)  # numpy has one device
+        return base.nothing_made_current(native)  # numpy has one device
 
     def sync(self, native: Any, value: Any = None) -> None:
         return None
 
-    def timer(self, native: Any) -> BatchTimer:
-        return HostClockTimer()
+    def timer(self, native: Any) -> base.BatchTimer:
+        return base.HostClockTimer()
 
     def fault_kind(self, exc: BaseException, native: Any) -> str | None:
-        return host_fault_kind(exc)
+        return base.host_fault_kind(exc)
 
     def release_memory(self, native: Any) -> None:
-        release_host_memory()
+        base.release_host_memory()
 
     def memory_note(self, native: Any) -> str:
         return ""
 
-    def memory_meter(self, native: Any) -> MemoryMeter | str:
-        return TracemallocMeter()  # numpy reports its buffers to tracemalloc
+    def memory_meter(self, native: Any) -> base.MemoryMeter | str:
+        return base.TracemallocMeter()  # numpy reports its buffers to tracemalloc
 
 
 ADAPTER = NumpyAdapter()

@@ -11,23 +11,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from pytest_accel.frameworks import base
 from pytest_accel.frameworks.accelerators import (
     torch_accelerator_count,
     torch_hardware_name,
     torch_kinds_to_discover,
-)
-from pytest_accel.frameworks.base import (
-    DTYPE_NAMES,
-    BatchTimer,
-    DeviceInfo,
-    Discovery,
-    HostClockTimer,
-    MemoryMeter,
-    SyncingTimer,
-    gib,
-    host_cpu_label,
-    host_fault_kind,
-    release_host_memory,
 )
 from pytest_accel.frameworks.cuda_errors import RETEST, classify_accelerator_error, error_code
 
@@ -103,7 +91,7 @@ class CudaEventTimer:
             return start.elapsed_time(end) / 1000.0
 
 
-def _discover_accelerator(found: Discovery, kind: str) -> None:
+def _discover_accelerator(found: base.Discovery, kind: str) -> None:
     """The devices of ``kind`` that torch.accelerator sees and that pass the probe, or why none."""
     count, reason = torch_accelerator_count(torch, kind)
     for index in range(count):
@@ -112,7 +100,7 @@ def _discover_accelerator(found: Discovery, kind: str) -> None:
         except Exception as exc:
             found.missing[f"{kind}:{index}"] = f"{kind}:{index} failed its probe: {exc}"
             continue
-        found.devices.append(DeviceInfo("torch", kind, index, torch_hardware_name(torch, kind, index)))
+        found.devices.append(base.DeviceInfo("torch", kind, index, torch_hardware_name(torch, kind, index)))
     if not found.of_kind(kind):
         found.missing[kind] = reason or "; ".join(found.missing.values()) or f"no {kind} device works"
 
@@ -143,7 +131,7 @@ class TorchMemoryMeter:
         return int(self._module.max_memory_allocated(self._native))
 
 
-def torch_memory_meter(native: Any) -> MemoryMeter | str:
+def torch_memory_meter(native: Any) -> base.MemoryMeter | str:
     """The meter of a torch device, or why its memory cannot be measured."""
     if native.type == "cpu":
         return "torch does not count its CPU allocations"
@@ -165,9 +153,9 @@ def torch_memory_meter(native: Any) -> MemoryMeter | str:
 class TorchAdapter:
     name = "torch"
 
-    def discover(self) -> Discovery:
-        found = Discovery("torch", torch.__version__)
-        found.devices.append(DeviceInfo("torch", "cpu", 0, host_cpu_label()))
+    def discover(self) -> base.Discovery:
+        found = base.Discovery("torch", torch.__version__)
+        found.devices.append(base.DeviceInfo("torch", "cpu", 0, base.host_cpu_label()))
         reason = _cuda_missing_reason()
         if reason is None:
             for index in range(torch.cuda.device_count()):
@@ -177,7 +165,7 @@ class TorchAdapter:
                 except Exception as exc:
                     found.missing[f"cuda:{index}"] = f"cuda:{index} failed its probe: {exc}"
                     continue
-                found.devices.append(DeviceInfo("torch", "cuda", index, hardware))
+                found.devices.append(base.DeviceInfo("torch", "cuda", index, hardware))
             if not found.of_kind("cuda"):
                 found.missing["cuda"] = "; ".join(found.missing.values()) or "no CUDA device works"
         else:
@@ -186,7 +174,7 @@ class TorchAdapter:
         if mps is not None and mps.is_available():
             try:
                 _probe(torch.device("mps"))
-                found.devices.append(DeviceInfo("torch", "mps", 0, "Apple MPS"))
+                found.devices.append(base.DeviceInfo("torch", "mps", 0, "Apple MPS"))
             except Exception as exc:
                 found.missing["mps"] = f"mps failed its probe: {exc}"
         else:
@@ -196,14 +184,14 @@ class TorchAdapter:
         return found
 
     def dtype(self, name: str) -> Any:
-        if name not in DTYPE_NAMES:
+        if name not in base.DTYPE_NAMES:
             raise ValueError(f"unknown dtype {name!r}")
         found = getattr(torch, name, None)
         if found is None:  # float8 arrived in torch 2.1, its fnuz variants later
             raise ValueError(f"torch {torch.__version__} has no {name}; a newer torch has it")
         return found
 
-    def native_device(self, info: DeviceInfo) -> Any:
+    def native_device(self, info: base.DeviceInfo) -> Any:
         if info.kind == "cpu":
             return torch.device("cpu")
         if info.kind == "mps":
@@ -281,12 +269,12 @@ class TorchAdapter:
         elif native.type != "cpu" and hasattr(getattr(torch, "accelerator", None), "synchronize"):
             torch.accelerator.synchronize(native)
 
-    def timer(self, native: Any) -> BatchTimer:
+    def timer(self, native: Any) -> base.BatchTimer:
         if native.type == "cuda":
             return CudaEventTimer(native)
         if native.type == "cpu":
-            return HostClockTimer()
-        return SyncingTimer(lambda: self.sync(native))
+            return base.HostClockTimer()
+        return base.SyncingTimer(lambda: self.sync(native))
 
     def fault_kind(self, exc: BaseException, native: Any) -> str | None:
         # torch.OutOfMemoryError: the allocation failed and the device works again once memory is
@@ -297,14 +285,14 @@ class TorchAdapter:
         kind = classify_accelerator_error(_error_type(exc), error_code(exc), str(exc))
         if kind == RETEST:
             return None if _still_works(native) else "device-unusable"
-        return kind if kind is not None else host_fault_kind(exc)
+        return kind if kind is not None else base.host_fault_kind(exc)
 
     def release_memory(self, native: Any) -> None:
-        release_host_memory()
+        base.release_host_memory()
         if native.type == "cuda":
             torch.cuda.empty_cache()
 
-    def memory_meter(self, native: Any) -> MemoryMeter | str:
+    def memory_meter(self, native: Any) -> base.MemoryMeter | str:
         return torch_memory_meter(native)
 
     def memory_note(self, native: Any) -> str:
@@ -314,7 +302,7 @@ class TorchAdapter:
             free, total = torch.cuda.mem_get_info(native)
         except RuntimeError:
             return ""
-        return f"{gib(free)} free of {gib(total)} after releasing the cache"
+        return f"{base.gib(free)} free of {base.gib(total)} after releasing the cache"
 
 
 ADAPTER = TorchAdapter()

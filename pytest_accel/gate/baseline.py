@@ -112,7 +112,7 @@ class Baseline:
     def from_documents(cls, path: Path, documents: list[dict[str, Any]]) -> Baseline:
         """A baseline of one or several loaded runs (replicates: files, a ``merge --replicates`` file, a
         history's last runs); ``path`` names it in reports. Sampling aims at its last run's samples."""
-        from pytest_accel.gate.replicates import combine, expand
+        from pytest_accel.gate.replicate_files import combine, expand
 
         parts = expand(documents)
         document = parts[0] if len(parts) == 1 else combine(parts)

@@ -255,9 +255,9 @@ def compare_documents(
     the last runs of a history): then each benchmark measured in two replicates or more gets its own
     run-to-run noise from them (``gate.replicates``), and the others the configured one.
     """
-    from pytest_accel.gate import replicates
+    from pytest_accel.gate import replicate_files, replicates
 
-    documents = replicates.expand(baseline)
+    documents = replicate_files.expand(baseline)
     base_rounds = replicates.replicate_runs(documents)
     new_runs = bench_runs(current)
     base_keys = set().union(*base_rounds)

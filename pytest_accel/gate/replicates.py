@@ -6,8 +6,7 @@ A benchmark's level in each replicate gives a spread with k - 1 degrees of freed
 theirs (as if ``PRIOR_DOF`` more degrees of freedom, never more), so that a benchmark whose few
 replicates happened to agree does not claim to be steadier than its neighbours; one that drifts by
 itself keeps its own large spread with its own few degrees of freedom (Student's t then widens its
-interval as 3 replicates demand). A file saved by ``merge --replicates`` keeps each
-run's results apart by an integer ``replicate`` field.
+interval as 3 replicates demand). How several runs travel in one document: ``replicate_files``.
 """
 
 from __future__ import annotations
@@ -21,26 +20,6 @@ from pytest_accel.gate import stats
 from pytest_accel.gate.baseline import BenchKey, BenchRun, bench_runs
 
 PRIOR_DOF = 4.0  # the pooled spread counts as this many degrees of freedom, at most
-REPLICATE_FIELD = "replicate"
-
-
-def replicate_documents(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """A results document as its replicates: one document per ``replicate`` index (in order), or the
-    document itself when its results carry no index."""
-    indexes = {r.get(REPLICATE_FIELD) for r in document["results"]}
-    indexes = {i for i in indexes if isinstance(i, int) and not isinstance(i, bool)}
-    if not indexes:
-        return [document]
-    return [
-        {**document, "results": [r for r in document["results"] if r.get(REPLICATE_FIELD) == index]}
-        for index in sorted(indexes)
-    ]
-
-
-def expand(baselines: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One loaded document, or a list of them (files, or a history's last runs): all their replicates."""
-    documents = [baselines] if isinstance(baselines, dict) else list(baselines)
-    return [part for document in documents for part in replicate_documents(document)]
 
 
 @dataclass(frozen=True)
@@ -117,21 +96,6 @@ def replicate_change(entry: ReplicateLevels, noise: Noise) -> stats.Level:
     extra = max(0.0, entry.new.variance - noise.within) if math.isfinite(entry.new.variance) else math.inf
     variance = noise.variance * (1 + 1 / k) + extra
     return stats.Level(entry.new.log - base, variance, noise.dof)
-
-
-def combine(documents: list[dict[str, Any]], options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One results document holding every replicate of ``documents`` (files, or a history's runs), each
-    result tagged with its replicate's index: what ``merge --replicates`` writes, and what a baseline of
-    several runs is handed to the gate as."""
-    from pytest_accel.results.file import assemble_document
-
-    parts = expand(documents)
-    machines: dict[str, Any] = {}
-    results: list[dict[str, Any]] = []
-    for index, part in enumerate(parts):
-        machines.update(part.get("machines", {}))
-        results.extend({**result, REPLICATE_FIELD: index} for result in part["results"])
-    return assemble_document(machines, {"replicates": len(parts), **(options or {})}, results)
 
 
 def replicate_runs(documents: list[dict[str, Any]]) -> list[dict[BenchKey, BenchRun]]:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_accel.errors import ReferencePassError
-from pytest_accel.fixture.accel_device import AccelDevice
-from pytest_accel.fixture.item_run import RecordedCheck, item_run, running
+from pytest_accel.fixture.accel_device import AccelDevice, item_run, running
+from pytest_accel.fixture.item_run import RecordedCheck
 from pytest_accel.reference.global_rngs import global_generators_seeded, item_body_seed
 
 FIXTURE_NAME = "accel_device"

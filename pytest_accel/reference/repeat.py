@@ -8,10 +8,10 @@ import time
 import pytest
 
 from pytest_accel.errors import ParityError
-from pytest_accel.fixture.accel_device import AccelDevice
+from pytest_accel.fixture.accel_device import AccelDevice, item_run
 from pytest_accel.fixture.determinism import bitwise_differences
 from pytest_accel.fixture.factory import PARAM_KEY, item_test_key
-from pytest_accel.fixture.item_run import ROLE_REPEAT_PASS, ItemRun, item_run
+from pytest_accel.fixture.item_run import ROLE_REPEAT_PASS, ItemRun
 from pytest_accel.reference.hidden_pass import run_reference_pass
 
 

@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 
 from pytest_accel.config.options import Settings
-from pytest_accel.fixture.accel_device import AccelDevice
+from pytest_accel.fixture.accel_device import AccelDevice, item_run
 from pytest_accel.fixture.factory import PARAM_KEY, item_test_key
 from pytest_accel.fixture.item_run import (
     ROLE_ORACLE_PASS,
     ROLE_REFERENCE_PASS,
     ItemRun,
     RecordedCheck,
-    item_run,
 )
 from pytest_accel.fixture.params import AccelParam
 from pytest_accel.frameworks import load_adapter

@@ -25,7 +25,7 @@ def gate_config(state: SessionState) -> Any:
 
 def baseline_label(state: SessionState) -> str:
     """The baseline as reports name it: its file, how many more files, or the history's branch."""
-    from pytest_accel.gate.replicates import expand
+    from pytest_accel.gate.replicate_files import expand
     from pytest_accel.gate.sources import label
 
     settings, baseline = state.settings, state.baseline

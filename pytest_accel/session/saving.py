@@ -95,7 +95,10 @@ def record_history(
         return f"accel: run NOT added to the history {path}: no accel test ran", True
     try:
         _, commit, branch = add_session_run(
-            settings.history_path, document, session.config.rootpath, settings.history_commit,
+            settings.history_path,
+            document,
+            session.config.rootpath,
+            settings.history_commit,
             settings.history_branch,
         )
     except HistoryError as exc:

@@ -14,8 +14,7 @@ import pytest
 from pytest_accel.config.options import Settings
 from pytest_accel.device.registry import DeviceRegistry
 
-if TYPE_CHECKING:  # for the stash keys' types only: the session package must not import fixture/
-    from pytest_accel.fixture.accel_device import AccelDevice
+if TYPE_CHECKING:  # for the stash key's type only
     from pytest_accel.results.records import ItemRecord
 
 
@@ -35,6 +34,6 @@ class SessionState:
 
 
 STATE_KEY = pytest.StashKey[SessionState]()
-# Annotated rather than subscripted: the types exist for type checkers only (see the imports above).
-DEVICE_KEY: pytest.StashKey[AccelDevice] = pytest.StashKey()  # an accel item's accel_device
+# Annotated rather than subscripted: the type exists for type checkers only (see the imports above).
+# An accel item's accel_device is stashed under fixture.keys.DEVICE_KEY.
 RECORD_KEY: pytest.StashKey[ItemRecord] = pytest.StashKey()  # what the item produced, for its report

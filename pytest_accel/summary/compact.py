@@ -30,15 +30,15 @@ from pytest_accel.summary.layout import (
     speedup_cell,
     time_cell,
 )
-from pytest_accel.summary.terminal import (
+from pytest_accel.summary.notes import (
     determinism_lines,
     device_lines,
     fault_lines,
-    fit_table,
     recompile_lines,
     shared_devices_line,
     wrap_lines,
 )
+from pytest_accel.summary.table_fit import fit_table
 from pytest_accel.timing.measure import BenchResult
 
 FAILURES_SHOWN = 5  # failed items named; the rest are counted
@@ -307,9 +307,7 @@ WHOLE_TEST_TITLE = (
 def whole_test_rows(records: list[ItemRecord], prefix: str, width: int) -> list[str]:
     """For an adopted suite that never calls bench: per device other than the reference, how its tests'
     whole times compare with the reference device's, so that a big run still says where it got faster."""
-    references = {
-        (r.test, r.framework, r.dtype, ""): r for r in records if r.is_reference and not r.benches
-    }
+    references = {(r.test, r.framework, r.dtype, ""): r for r in records if r.is_reference and not r.benches}
     ratios: dict[str, list[tuple[float, ItemRecord]]] = {}
     for record in records:
         if record.is_reference or record.benches or record.outcome != "passed":

@@ -154,7 +154,7 @@ def render_gate_section(gate: GateReport, width: int | None = None) -> str:
     lines.append(mode_line(gate))
     lines.append(final_line(gate))
     if width is not None:
-        from pytest_accel.summary.terminal import wrap_lines
+        from pytest_accel.summary.notes import wrap_lines
 
         lines = wrap_lines(lines, width)
     return "\n".join(lines)

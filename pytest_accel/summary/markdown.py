@@ -378,7 +378,7 @@ def results_section(results: list[dict[str, Any]], machines: dict[str, dict[str,
 def measurement_sections(results: list[dict[str, Any]]) -> list[str]:
     """Benches that recompiled during their timed calls, and the determinism of the items checked."""
     from pytest_accel.results.records import ItemRecord
-    from pytest_accel.summary.terminal import determinism_lines, recompile_lines
+    from pytest_accel.summary.notes import determinism_lines, recompile_lines
 
     records = [ItemRecord.from_dict(r) for r in results]
     sections = []

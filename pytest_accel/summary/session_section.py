@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from pytest_accel.results.records import ItemRecord
-from pytest_accel.summary.terminal import DEFAULT_WIDTH, render_summary, wrap_lines
+from pytest_accel.summary.notes import wrap_lines
+from pytest_accel.summary.terminal import DEFAULT_WIDTH, render_summary
 
 CRASH_NOTE = "accel: an xdist worker crashed while running"
 NAMED_AT_MOST = 5
