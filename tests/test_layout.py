@@ -78,3 +78,50 @@ def test_imports_only_run_down_the_map() -> None:
             if there in TOP or ranks.get(here, -1) >= ranks.get(there, -1):
                 upward.append(f"{module} imports {imported}")
     assert not upward, "imports against the layout:\n" + "\n".join(sorted(upward))
+
+
+def _module_imports(module: str, path: Path, modules: set[str]) -> set[str]:
+    """The package's modules this one imports where the code runs, with ``from pytest_accel.gate import
+    stats`` resolved to the submodule ``gate.stats`` (a package's ``__init__`` is ``gate.__init__``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            type_only.update(id(child) for statement in node.body for child in ast.walk(statement))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("pytest_accel"):
+            base = node.module.removeprefix("pytest_accel").removeprefix(".")
+            for alias in node.names:
+                child = f"{base}.{alias.name}" if base else alias.name
+                names.append(child if child in modules else base)
+        elif isinstance(node, ast.Import):
+            names = [
+                a.name.removeprefix("pytest_accel.") for a in node.names if a.name.startswith("pytest_accel.")
+            ]
+        for name in names:
+            target = name if name in modules else f"{name}.__init__" if name else "__init__"
+            if target in modules and target != module:
+                found.add(target)
+    return found
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """No circle of modules, inside a package either (a function-level import counts: it runs)."""
+    paths = _modules()
+    graph = {module: _module_imports(module, path, set(paths)) for module, path in paths.items()}
+    circles = []
+    for start in graph:
+        stack, seen = [(start, [start])], set()
+        while stack:
+            module, trail = stack.pop()
+            for imported in graph[module]:
+                if imported == start:
+                    circles.append(" -> ".join([*trail, start]))
+                elif imported not in seen:
+                    seen.add(imported)
+                    stack.append((imported, [*trail, imported]))
+    assert not circles, "modules that import each other:\n" + "\n".join(sorted(set(circles))[:10])
