@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 import os
+import pkgutil
 import sys
 from pathlib import Path
 
@@ -26,8 +29,10 @@ needs_jax = pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
 TWO_CPU_DEVICES = "--xla_force_host_platform_device_count=2"
 
 # pytester's in-process runs drop the modules a run imported; compiled extensions such as numpy's
-# cannot be imported twice in one process, so the frameworks are imported once, here, up front.
+# cannot be imported twice in one process, so the frameworks are imported once, here, up front. So is
+# session_host: dropped with a test's modules, it would take the session hosts it started with it.
 import numpy  # noqa: E402, F401
+import session_host  # noqa: E402
 
 import pytest_accel.frameworks.numpy_adapter  # noqa: E402
 
@@ -37,7 +42,14 @@ if importlib.util.find_spec("hypothesis") is not None:
 if HAS_TORCH:
     import pytest_accel.frameworks.torch_adapter
 if HAS_JAX:
-    import pytest_accel.frameworks.jax_adapter  # noqa: F401
+    import pytest_accel.frameworks.jax_adapter
+
+# The plugin's own modules too, each once: an in-process run would otherwise import (and assertion-rewrite)
+# again each plugin module that this process had not imported before it, a tenth of a second every run.
+for _module in pkgutil.walk_packages(pytest_accel.__path__, "pytest_accel."):
+    if _module.name != "pytest_accel.__main__":
+        with contextlib.suppress(Exception):  # a module that cannot be imported fails its own tests alone
+            importlib.import_module(_module.name)
 
 
 # The pytest sessions the tests start (pytester subprocesses, xdist workers, duets) see the CPU alone, so
@@ -81,5 +93,19 @@ def two_jax_devices(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
 
     def run(*args: str) -> pytest.RunResult:
         return pytester.runpytest_subprocess(*args)
+
+    return run
+
+
+@pytest.fixture
+def two_jax_devices_hosted(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """Run pytest where JAX shows two CPU devices, as ``two_jax_devices`` does, in a session host: a
+    process that keeps JAX imported from one session to the next (tests/session_host.py)."""
+    if not HAS_JAX:
+        pytest.skip("jax is not installed")
+    monkeypatch.setenv("XLA_FLAGS", TWO_CPU_DEVICES)
+
+    def run(*args: str) -> pytest.RunResult:
+        return session_host.runpytest_hosted(pytester, *args)
 
     return run

@@ -61,7 +61,7 @@ _PROJECT: list[SharedProject] = []
 def measurement_project(factory: pytest.TempPathFactory) -> SharedProject:
     """The suite's folder, made once per process."""
     if not _PROJECT:
-        project = SharedProject(factory.mktemp("measurements"))
+        project = SharedProject(factory.mktemp("measurements"), hosted=True)
         project.write("conftest.py", CONFTEST)
         project.write("test_memory_suite.py", MEMORY)
         project.write("test_measures.py", MEASURES)

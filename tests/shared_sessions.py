@@ -1,4 +1,5 @@
-"""pytest sessions in subprocesses whose results several tests read: the expensive runs happen once.
+"""pytest sessions in subprocesses (or session hosts) whose results several tests read: the expensive runs
+happen once.
 
 ``pytester`` is function-scoped, so a module whose tests all look at the same run (a serial run and an
 xdist run of one suite, say) would start it again for every test. A ``SharedProject`` is a folder with
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import session_host
 
 # What the sessions see: the CPU alone, 80 columns and no Hypothesis plugin (as tests/conftest.py gives
 # pytester's), no colour, and none of the outer run's accel options.
@@ -28,11 +30,16 @@ DROPPED = ("PYTEST_ACCEL", "GITHUB_STEP_SUMMARY", "PYTEST_XDIST_WORKER")
 
 
 class SharedProject:
-    """A folder of test files and the pytest runs made in it, each run once."""
+    """A folder of test files and the pytest runs made in it, each run once.
 
-    def __init__(self, path: Path, environment: dict[str, str] | None = None) -> None:
+    ``hosted``: each run in a session host (tests/session_host.py), which keeps JAX imported from one
+    session to the next, instead of a fresh subprocess; not for runs that need a fresh process (xdist's).
+    """
+
+    def __init__(self, path: Path, environment: dict[str, str] | None = None, hosted: bool = False) -> None:
         self.path = path
         self.environment = {**CPU_ONLY, **(environment or {})}
+        self.hosted = hosted
         self._runs: dict[tuple[str, ...], pytest.RunResult] = {}
 
     def write(self, name: str, text: str) -> Path:
@@ -51,6 +58,8 @@ class SharedProject:
         environment = {k: v for k, v in os.environ.items() if k not in DROPPED}
         environment.update(self.environment)
         started = time.perf_counter()
+        if self.hosted:
+            return self._start_hosted(args, environment, started)
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
             cwd=self.path,
@@ -63,5 +72,19 @@ class SharedProject:
             done.returncode,
             done.stdout.splitlines(),
             done.stderr.splitlines(),
+            time.perf_counter() - started,
+        )
+
+    def _start_hosted(
+        self, args: tuple[str, ...], environment: dict[str, str], started: float
+    ) -> pytest.RunResult:
+        """The run in this environment's session host, its output in files as a subprocess's would be."""
+        stdout, stderr = self.path / "stdout", self.path / "stderr"
+        host = session_host.host_for(environment)
+        ret = host.run(self.path, ["-p", "no:cacheprovider", *args], environment, stdout, stderr)
+        return pytest.RunResult(
+            ret,
+            stdout.read_text(encoding="utf-8", errors="replace").splitlines(),
+            stderr.read_text(encoding="utf-8", errors="replace").splitlines(),
             time.perf_counter() - started,
         )

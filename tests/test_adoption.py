@@ -247,11 +247,11 @@ def _outcomes(result: pytest.RunResult) -> dict[str, str]:
 
 
 def test_example_a_bug_on_one_device_fails_there_naming_the_captured_assert(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     _copy_example(pytester.path)
     _plant_cpu1_bug(pytester.path)
-    adopted = two_jax_devices("--accel=all", "--accel-no-bench", "-v", "-p", "no:cacheprovider")
+    adopted = two_jax_devices_hosted("--accel=all", "--accel-no-bench", "-v", "-p", "no:cacheprovider")
     outcomes = _outcomes(adopted)
     failed = sorted(test for test, outcome in outcomes.items() if outcome != "PASSED")
     assert failed == ["test_scale[jax-cpu:1-float32]"], adopted.stdout.str()[-3000:]
@@ -262,11 +262,11 @@ def test_example_a_bug_on_one_device_fails_there_naming_the_captured_assert(
     )
 
     # Without capture the adopted suite gives its own outcomes, as the original conftest does on cpu:1.
-    uncaptured = two_jax_devices(
+    uncaptured = two_jax_devices_hosted(
         "--accel=all", "--accel-no-bench", "-v", "-p", "no:cacheprovider", "-o", "accel_capture_asserts=false"
     )
     (pytester.path / "conftest.py").write_text((pytester.path / "conftest_original.py").read_text())
-    original = two_jax_devices("--device", "cpu:1", "--dtype", "float32", "-v", "-p", "no:accel")
+    original = two_jax_devices_hosted("--device", "cpu:1", "--dtype", "float32", "-v", "-p", "no:accel")
     original_outcomes = _outcomes(original)
     assert set(original_outcomes.values()) == {"PASSED"}, original.stdout.str()[-3000:]
     uncaptured_outcomes = _outcomes(uncaptured)

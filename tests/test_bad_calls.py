@@ -77,7 +77,7 @@ def test_a_failing_check_shows_the_tests_line_not_the_plugins_source(pytester: p
 
 
 def test_a_parity_failure_shows_the_users_line_and_the_message(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     pytester.makepyfile(
         """
@@ -91,7 +91,7 @@ def test_a_parity_failure_shows_the_users_line_and_the_message(
             accel_device.check(x, name="x")
         """
     )
-    result = two_jax_devices("--accel=all", "-p", "no:cacheprovider")
+    result = two_jax_devices_hosted("--accel=all", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
     lines = result.outlines
     start = next(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import HAS_JAX
+from session_host import runpytest_hosted
 
 pytestmark = pytest.mark.skipif(not HAS_JAX, reason="jax is not installed (its CPU devices are used)")
 
@@ -47,11 +48,11 @@ def suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
 
 
 def test_each_test_runs_on_every_device_and_its_asserts_are_parity_checks(suite: pytest.Pytester) -> None:
-    own = suite.runpytest_subprocess("-p", "no:randomly")
+    own = runpytest_hosted(suite, "-p", "no:randomly")
     own.assert_outcomes(passed=2)  # the suite as it is: one device, its own asserts pass
     suite.makeconftest(ADOPTING_CONFTEST)
     suite.makeini(ADOPTING_INI)
-    adopted = suite.runpytest_subprocess("--accel=all", "--accel-no-bench", "-rA", "-p", "no:randomly")
+    adopted = runpytest_hosted(suite, "--accel=all", "--accel-no-bench", "-rA", "-p", "no:randomly")
     adopted.stdout.fnmatch_lines(
         [
             "PASSED test_mylib.py::test_scale[[]jax-cpu-float32[]]",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import needs_torch
+from session_host import runpytest_hosted
 
 NUMPY_TEST = """
 import pytest
@@ -18,7 +19,8 @@ def test_x(accel_device):
 def test_absent_cuda_is_a_usage_error_with_the_reason(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")  # hide any GPU: in a fresh process (CUDA reads it once)
+    # hide any GPU, in a process started so (CUDA reads it once): a session host (tests/session_host.py)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     pytester.makepyfile(
         """
         import pytest
@@ -28,7 +30,7 @@ def test_absent_cuda_is_a_usage_error_with_the_reason(
             pass
         """
     )
-    result = pytester.runpytest_subprocess("--accel=cuda")
+    result = runpytest_hosted(pytester, "--accel=cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [

@@ -74,7 +74,7 @@ def test_skipped_on_reference(accel_device):
 
 
 def test_fixture_patterns_work_in_the_reference_pass_alone(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     """Overridden fixtures, request.param (indirect and fixture params) and skips, with only cpu:1 run."""
     pytester.makeconftest(
@@ -87,7 +87,7 @@ def test_fixture_patterns_work_in_the_reference_pass_alone(
         """
     )
     pytester.makepyfile(FIXTURE_PATTERNS)
-    result = two_jax_devices("-k", "cpu:1", "-rs")
+    result = two_jax_devices_hosted("-k", "cpu:1", "-rs")
     result.assert_outcomes(passed=5, skipped=1, deselected=6)
     result.stdout.fnmatch_lines(
         ["*the reference pass on jax cpu (float32) skipped (not supported on cpu), so parity on this*"]

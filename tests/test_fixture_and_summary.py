@@ -151,7 +151,7 @@ def test_assert_parity_public_api_on_nests() -> None:
 
 
 def test_devices_sit_side_by_side_and_the_summary_fits_the_width(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     """Two JAX devices: one row per test x dtype, the second device's time, speedup and parity beside
     the first's; at a narrow width the second device moves to a table of its own."""
@@ -167,7 +167,7 @@ def test_devices_sit_side_by_side_and_the_summary_fits_the_width(
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COLUMNS", "200")
-        wide = two_jax_devices("--accel=all", "--accel-bench-budget=0.05", "-p", "no:cacheprovider")
+        wide = two_jax_devices_hosted("--accel=all", "--accel-bench-budget=0.05", "-p", "no:cacheprovider")
     wide.assert_outcomes(passed=2)
     wide.stdout.re_match_lines([r"test\s+dtype\s+cpu\s+cpu:1\s+speedup\s+parity\s*$"])
     wide.stdout.re_match_lines(
@@ -175,7 +175,7 @@ def test_devices_sit_side_by_side_and_the_summary_fits_the_width(
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("COLUMNS", "64")
-        narrow = two_jax_devices("--accel=all", "--accel-bench-budget=0.05", "-p", "no:cacheprovider")
+        narrow = two_jax_devices_hosted("--accel=all", "--accel-bench-budget=0.05", "-p", "no:cacheprovider")
     narrow.stdout.re_match_lines([r"test\s+dtype\s+cpu\s*$", r"test\s+dtype\s+cpu:1\s+speedup\s+parity\s*$"])
     table_lines = [line for line in narrow.outlines if line.startswith("test_a")]
     assert table_lines and all("…" in line for line in table_lines)  # shortened in the middle

@@ -123,11 +123,11 @@ def test_qmm(accel_device):
 
 
 def test_the_float64_oracle_starts_from_float8_rounded_inputs(
-    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, two_jax_devices_hosted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(ORACLE_TEST.format(bug="pass"))
     monkeypatch.setenv("JAX_ENABLE_X64", "1")
-    result = two_jax_devices("--accel-no-bench", "--accel=all", "--accel-save=out.json")
+    result = two_jax_devices_hosted("--accel-no-bench", "--accel=all", "--accel-save=out.json")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines([r"*vs oracle*"])
     saved = json.loads((pytester.path / "out.json").read_text())
@@ -140,11 +140,11 @@ def test_the_float64_oracle_starts_from_float8_rounded_inputs(
 
 
 def test_the_oracle_fails_a_float8_result_much_less_accurate_than_the_reference(
-    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, two_jax_devices_hosted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(ORACLE_TEST.format(bug="out = (out.astype(xp.float32) * 1.5).astype(a.dtype)"))
     monkeypatch.setenv("JAX_ENABLE_X64", "1")
-    result = two_jax_devices("--accel-no-bench", "--accel=all")
+    result = two_jax_devices_hosted("--accel-no-bench", "--accel=all")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         ["*accuracy check failed on jax cpu:1 (float8_e4m3fn), check 'out': error against the float64*"]

@@ -241,14 +241,14 @@ def test_scaled(accel_device):
 
 
 def test_a_parity_failure_is_a_test_failure_not_a_gate_failure(
-    pytester: pytest.Pytester, two_jax_devices: Callable[..., pytest.RunResult]
+    pytester: pytest.Pytester, two_jax_devices_hosted: Callable[..., pytest.RunResult]
 ) -> None:
-    """Two JAX CPU devices (a subprocess with XLA_FLAGS), a defect planted on the second one."""
+    """Two JAX CPU devices (a session host started with XLA_FLAGS), a defect planted on the second one."""
     pytester.makepyfile(test_suite=PARITY_SUITE)
-    saved = two_jax_devices("--accel=all", "--accel-save=base.json", *BUDGETS)
+    saved = two_jax_devices_hosted("--accel=all", "--accel-save=base.json", *BUDGETS)
     saved.assert_outcomes(passed=1, failed=1)
     # A threshold that load on a shared machine cannot reach: the gate is on, but only the test fails.
-    result = two_jax_devices(
+    result = two_jax_devices_hosted(
         "--accel=all", "--accel-compare=base.json", *BUDGETS, "--accel-fail-slower=1000%"
     )
     result.assert_outcomes(passed=1, failed=1)

@@ -117,7 +117,7 @@ def test_the_history_gives_the_last_runs_of_the_branch_on_this_host(tmp_path: Pa
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> SharedProject:
-    project = SharedProject(tmp_path_factory.mktemp("sources"))
+    project = SharedProject(tmp_path_factory.mktemp("sources"), hosted=True)
     project.write("test_suite.py", SUITE)
     for name in ("a", "b"):  # two runs of the same code: saved, and recorded in the history of main
         history = ("--accel-history=h.db", "--accel-history-branch=main", f"--accel-history-commit={name}")

@@ -25,9 +25,11 @@ def test_mm(accel_device):
 """
 
 
-def test_tf32_drift_fails_naming_tf32_and_its_switch(pytester: pytest.Pytester, two_jax_devices) -> None:
+def test_tf32_drift_fails_naming_tf32_and_its_switch(
+    pytester: pytest.Pytester, two_jax_devices_hosted
+) -> None:
     pytester.makepyfile(TF32_TEST.format(marker=""))
-    result = two_jax_devices()
+    result = two_jax_devices_hosted()
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -38,9 +40,11 @@ def test_tf32_drift_fails_naming_tf32_and_its_switch(pytester: pytest.Pytester, 
     )
 
 
-def test_tf32_level_parity_can_be_accepted_on_purpose(pytester: pytest.Pytester, two_jax_devices) -> None:
+def test_tf32_level_parity_can_be_accepted_on_purpose(
+    pytester: pytest.Pytester, two_jax_devices_hosted
+) -> None:
     pytester.makepyfile(TF32_TEST.format(marker=", tf32=True"))
-    result = two_jax_devices()
+    result = two_jax_devices_hosted()
     result.assert_outcomes(passed=2)
 
 
@@ -139,12 +143,12 @@ def test_cumsum(accel_device):
 
 
 def test_oracle_mode_fails_a_much_less_accurate_device(
-    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, two_jax_devices_hosted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(ORACLE_TEST.format(marker=", oracle=True"))
     monkeypatch.setenv("JAX_ENABLE_X64", "1")
     monkeypatch.setenv("COLUMNS", "100")  # the whole row, names unshortened (80 columns shorten them)
-    result = two_jax_devices("-v")
+    result = two_jax_devices_hosted("-v")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -164,21 +168,21 @@ def test_oracle_mode_fails_a_much_less_accurate_device(
 
 
 def test_oracle_mode_from_the_command_line(
-    pytester: pytest.Pytester, two_jax_devices, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, two_jax_devices_hosted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytester.makepyfile(ORACLE_TEST.format(marker=""))
-    without = two_jax_devices()
+    without = two_jax_devices_hosted()
     without.assert_outcomes(passed=2)
     monkeypatch.setenv("JAX_ENABLE_X64", "1")
-    with_oracle = two_jax_devices("--accel-oracle")
+    with_oracle = two_jax_devices_hosted("--accel-oracle")
     with_oracle.assert_outcomes(passed=1, failed=1)
 
 
 def test_oracle_mode_without_float64_says_how_to_enable_it(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     pytester.makepyfile(ORACLE_TEST.format(marker=", oracle=True"))
-    result = two_jax_devices()
+    result = two_jax_devices_hosted()
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(["*oracle mode needs float64*JAX_ENABLE_X64=1*"])
 
@@ -235,7 +239,7 @@ LAYER_SESSIONS = {
 
 
 @pytest.mark.parametrize("ini", list(LAYER_SESSIONS), ids=["no-ini", "ini-dtype", "ini-kind-and-dtype"])
-def test_tolerance_layers_in_a_session(pytester: pytest.Pytester, two_jax_devices, ini: str) -> None:
+def test_tolerance_layers_in_a_session(pytester: pytest.Pytester, two_jax_devices_hosted, ini: str) -> None:
     if ini:
         pytester.makeini(f"[pytest]\naccel_tolerances =\n    {ini}\n")
     tests = LAYER_SESSIONS[ini]
@@ -245,7 +249,7 @@ def test_tolerance_layers_in_a_session(pytester: pytest.Pytester, two_jax_device
             for name, (marker, call, _) in tests.items()
         }
     )
-    result = two_jax_devices("-k", "cpu:1", "-rA")
+    result = two_jax_devices_hosted("-k", "cpu:1", "-rA")
     for name, (_, _, passes) in tests.items():
         outcome = "PASSED" if passes else "FAILED"
         result.stdout.fnmatch_lines([f"{outcome} test_{name}.py::test_{name}*"])

@@ -107,7 +107,7 @@ def test_without_matplotlib_the_message_names_the_extra(
 
 
 @needs_matplotlib
-def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two_jax_devices) -> None:
+def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two_jax_devices_hosted) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -118,7 +118,7 @@ def test_plugin_option_draws_charts_after_the_run(pytester: pytest.Pytester, two
             accel_device.check(accel_device.bench(lambda a: a @ a, x, name="mm"))
         """
     )
-    result = two_jax_devices("--accel=all", "--accel-bench-budget=0.05", "--accel-plot=charts")
+    result = two_jax_devices_hosted("--accel=all", "--accel-bench-budget=0.05", "--accel-plot=charts")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["accel: * chart(s) written to*"])
     paths = sorted((pytester.path / "charts").glob("*.svg"))

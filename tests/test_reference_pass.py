@@ -27,10 +27,10 @@ def test_clean(accel_device):
 
 
 def test_two_jax_devices_run_and_a_planted_defect_fails_with_details(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     pytester.makepyfile(test_defect=PLANTED_DEFECT)
-    result = two_jax_devices("-v")
+    result = two_jax_devices_hosted("-v")
     result.stdout.fnmatch_lines(
         [
             "*test_scale[[]jax-cpu-float32[]] PASSED*",
@@ -57,26 +57,28 @@ def test_two_jax_devices_run_and_a_planted_defect_fails_with_details(
     result.stdout.re_match_lines([r"test_scale\s+float32\s+.*FAILED.*\s+FAIL \S+\s*$"])
 
 
-def test_selecting_one_device_alone_still_checks_parity(pytester: pytest.Pytester, two_jax_devices) -> None:
+def test_selecting_one_device_alone_still_checks_parity(
+    pytester: pytest.Pytester, two_jax_devices_hosted
+) -> None:
     pytester.makepyfile(test_defect=PLANTED_DEFECT)
-    result = two_jax_devices("-v", "-k", "cpu:1")
+    result = two_jax_devices_hosted("-v", "-k", "cpu:1")
     result.assert_outcomes(passed=1, failed=1, deselected=2)
     result.stdout.fnmatch_lines(["*parity failed on jax cpu:1*"])
 
 
 def test_last_failed_reruns_only_the_failing_device_with_parity(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     pytester.makepyfile(test_defect=PLANTED_DEFECT)
-    first = two_jax_devices()
+    first = two_jax_devices_hosted()
     first.assert_outcomes(passed=3, failed=1)
-    rerun = two_jax_devices("--lf", "-v")
+    rerun = two_jax_devices_hosted("--lf", "-v")
     rerun.assert_outcomes(failed=1)
     rerun.stdout.fnmatch_lines(["*test_scale[[]jax-cpu:1-float32[]] FAILED*", "*parity failed*"])
 
 
 def test_fixtures_get_the_reference_device_in_the_reference_pass(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     """A parameter fixture built on accel_device is rebuilt on the reference device; a module-scoped
     fixture is neither rebuilt nor torn down by the reference pass."""
@@ -112,7 +114,7 @@ def test_fixtures_get_the_reference_device_in_the_reference_pass(
             accel_device.check(jnp.tanh(x @ layer["w"] + layer["b"]), name="y")
         """
     )
-    result = two_jax_devices("-k", "cpu:1", "-v")
+    result = two_jax_devices_hosted("-k", "cpu:1", "-v")
     result.assert_outcomes(passed=1, deselected=1)
     import json
 
@@ -130,7 +132,9 @@ def test_fixtures_get_the_reference_device_in_the_reference_pass(
     assert "CpuDevice(id=0)" in events[2]["weights_on"]
 
 
-def test_reference_values_are_reused_in_the_same_process(pytester: pytest.Pytester, two_jax_devices) -> None:
+def test_reference_values_are_reused_in_the_same_process(
+    pytester: pytest.Pytester, two_jax_devices_hosted
+) -> None:
     pytester.makepyfile(
         """
         import pathlib
@@ -143,12 +147,14 @@ def test_reference_values_are_reused_in_the_same_process(pytester: pytest.Pytest
             accel_device.check(accel_device.randn(4) * 3)
         """
     )
-    two_jax_devices().assert_outcomes(passed=2)
+    two_jax_devices_hosted().assert_outcomes(passed=2)
     # cpu ran once as its own item; cpu:1 reused its values instead of a second reference pass.
     assert pytester.path.joinpath("runs.txt").read_text().split() == ["cpu", "cpu:1"]
 
 
-def test_different_checks_on_the_two_devices_fail_clearly(pytester: pytest.Pytester, two_jax_devices) -> None:
+def test_different_checks_on_the_two_devices_fail_clearly(
+    pytester: pytest.Pytester, two_jax_devices_hosted
+) -> None:
     pytester.makepyfile(
         """
         import pytest
@@ -173,7 +179,7 @@ def test_different_checks_on_the_two_devices_fail_clearly(pytester: pytest.Pytes
                 accel_device.check(x, name="extra")
         """
     )
-    result = two_jax_devices("-v")
+    result = two_jax_devices_hosted("-v")
     result.assert_outcomes(passed=3, failed=3)
     result.stdout.fnmatch_lines_random(
         [
@@ -186,7 +192,7 @@ def test_different_checks_on_the_two_devices_fail_clearly(pytester: pytest.Pytes
 
 
 def test_an_exception_in_the_reference_pass_is_reported_as_such(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     pytester.makepyfile(
         """
@@ -199,7 +205,7 @@ def test_an_exception_in_the_reference_pass_is_reported_as_such(
             accel_device.check(accel_device.randn(3))
         """
     )
-    result = two_jax_devices("-k", "cpu:1")
+    result = two_jax_devices_hosted("-k", "cpu:1")
     result.assert_outcomes(failed=1, deselected=1)
     result.stdout.fnmatch_lines(
         [
@@ -212,7 +218,7 @@ def test_an_exception_in_the_reference_pass_is_reported_as_such(
 
 
 def test_randn_values_are_bitwise_identical_on_every_device(
-    pytester: pytest.Pytester, two_jax_devices
+    pytester: pytest.Pytester, two_jax_devices_hosted
 ) -> None:
     pytester.makepyfile(
         """
@@ -228,7 +234,7 @@ def test_randn_values_are_bitwise_identical_on_every_device(
             pathlib.Path(name).write_bytes(blob)
         """
     )
-    two_jax_devices().assert_outcomes(passed=4)
+    two_jax_devices_hosted().assert_outcomes(passed=4)
     for dtype in ("float32", "bfloat16"):
         on_cpu = pytester.path.joinpath(f"cpu-{dtype}.bin").read_bytes()
         on_cpu1 = pytester.path.joinpath(f"cpu_1-{dtype}.bin").read_bytes()

@@ -12,6 +12,7 @@ import random
 import numpy as np
 import pytest
 from conftest import HAS_JAX
+from session_host import runpytest_hosted
 
 LIBRARY = """
 def scale(x):
@@ -57,8 +58,8 @@ def test_unseeded_inputs_are_not_parity_failures_and_real_defects_still_are(
     pytester.makepyfile(mylib=LIBRARY, test_mylib=TESTS)
     pytester.makeconftest("from pytest_accel.adoption import each_test_on_every_device  # noqa: F401\n")
     pytester.makeini("[pytest]\naccel_framework = jax\naccel_capture_asserts = true\n")
-    result = pytester.runpytest_subprocess(
-        "--accel=all", "--accel-no-bench", "--accel-save=out.json", "-p", "no:randomly", "-rf"
+    result = runpytest_hosted(
+        pytester, "--accel=all", "--accel-no-bench", "--accel-save=out.json", "-p", "no:randomly", "-rf"
     )
     result.assert_outcomes(passed=5, failed=1)
     result.stdout.fnmatch_lines(["FAILED test_mylib.py::test_device_defect[[]jax-cpu:1-float32[]]*"])

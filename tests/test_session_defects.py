@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import HAS_TORCH, needs_jax
+from session_host import runpytest_hosted
 
 JAX_TEST = """
 import pytest
@@ -31,7 +32,7 @@ def jax_suite(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyt
 def test_header_names_absent_kinds_only_when_asked_and_oracle_says_why_once(
     jax_suite: pytest.Pytester,
 ) -> None:
-    only_cpu = jax_suite.runpytest_subprocess("--accel=cpu", "--accel-oracle")
+    only_cpu = runpytest_hosted(jax_suite, "--accel=cpu", "--accel-oracle")
     only_cpu.assert_outcomes(failed=1)
     output = only_cpu.stdout.str()
     # --accel=cpu asked for no TPU, GPU or MPS: their absence is not news (issue 19.11)
@@ -43,7 +44,7 @@ def test_header_names_absent_kinds_only_when_asked_and_oracle_says_why_once(
     assert report.count("jax computes float64 only with 64-bit mode on") == 1
     assert "During handling of the above exception" not in output
 
-    everything = jax_suite.runpytest_subprocess("--accel=all", "--accel-no-bench")
+    everything = runpytest_hosted(jax_suite, "--accel=all", "--accel-no-bench")
     everything.assert_outcomes(passed=1)
     header = [line for line in everything.stdout.lines if line.startswith("accel:") and ABSENT_LINE in line]
     assert any(" tpu: " in line for line in header), header  # asked for by `all`, absent on this machine

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import HAS_JAX
+from session_host import runpytest_hosted
 
 pytestmark = pytest.mark.skipif(not HAS_JAX, reason="jax is not installed (its forced CPU devices are used)")
 
@@ -40,8 +41,8 @@ def _accel_section(lines: list[str]) -> list[str]:
 
 
 # One JAX device in this test's own process (in-process runs are cheap: JAX is imported already); two and
-# three in subprocesses, where XLA_FLAGS can still make them. The hardest fits (3 devices at 80 columns)
-# and the widest are each a session of their own.
+# three in session hosts (tests/session_host.py), started with the XLA_FLAGS that make them. The hardest
+# fits (3 devices at 80 columns) and the widest are each a session of their own.
 CASES = [(1, 80), (1, 100), (1, 160), (2, 100), (3, 80), (3, 160)]
 
 
@@ -57,7 +58,7 @@ def test_the_summary_fits_the_width_and_loses_nothing(
         result = pytester.runpytest(*arguments)
     else:
         monkeypatch.setenv("XLA_FLAGS", f"--xla_force_host_platform_device_count={devices}")
-        result = pytester.runpytest_subprocess(*arguments)
+        result = runpytest_hosted(pytester, *arguments)
     section = _accel_section(result.outlines)
     assert f"cpu:{devices}" not in "\n".join(section)  # as many devices as meant (no more in-process)
     too_long = [line for line in section if len(line) > width]
@@ -98,9 +99,7 @@ def test_shortened_names_stay_tellable_apart(
             accel_device.check(accel_device.bench(lambda a: a * 2, accel_device.randn(8)))
         """
     )
-    result = pytester.runpytest_subprocess(
-        "--accel=all", "--accel-bench-budget=0.01", "-p", "no:cacheprovider"
-    )
+    result = runpytest_hosted(pytester, "--accel=all", "--accel-bench-budget=0.01", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
     section = _accel_section(result.outlines)
     tables = [i for i, line in enumerate(section) if line.startswith("test ")]
