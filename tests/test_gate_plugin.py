@@ -52,6 +52,9 @@ BUDGETS = ("--accel-bench-budget=0.05", "--accel-gate-budget=0.2")
 # its budget, and levels are means of blocks of 20-30 samples: the gate budget lets an open verdict take
 # enough blocks even when the machine is loaded (the whole suite on 2 cores).
 DECISIVE = ("--accel-bench-budget=0.05", "--accel-gate-budget=0.6", "--accel-gate-noise=1%")
+# Their baseline takes four blocks' worth of samples even on a loaded machine: a baseline of one or two
+# blocks left a 4x slowdown inconclusive when the whole suite shared the 2 cores with other work.
+DECISIVE_BASELINE = ("--accel-bench-budget=0.2",)
 
 
 @pytest.fixture(autouse=True)
@@ -122,7 +125,7 @@ def _gate_line(result: pytest.RunResult) -> str:
 
 def test_four_times_slower_fails_the_gate_but_not_the_tests(gate: Gate) -> None:
     gate.write_suite()
-    gate.save()
+    gate.save(4, *DECISIVE_BASELINE)
     result = gate.compare(16, *DECISIVE, "--accel-fail-slower=10%")
     result.assert_outcomes(passed=1, failed=0)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -138,7 +141,7 @@ def test_four_times_slower_fails_the_gate_but_not_the_tests(gate: Gate) -> None:
 
 def test_slower_without_a_threshold_only_reports(gate: Gate) -> None:
     gate.write_suite()
-    gate.save()
+    gate.save(4, *DECISIVE_BASELINE)
     result = gate.compare(16, *DECISIVE)
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=1)
@@ -160,7 +163,7 @@ def test_unchanged_code_is_never_called_slower(gate: Gate) -> None:
 
 def test_faster_code_is_called_faster(gate: Gate) -> None:
     gate.write_suite()
-    gate.save()
+    gate.save(4, *DECISIVE_BASELINE)
     result = gate.compare(1, *DECISIVE, "--accel-fail-slower=10%")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines([f"*{SORT_TEST}*sort*faster*"])
@@ -186,7 +189,7 @@ def test_thousand(accel_device):
 
 def test_marker_thresholds_gate_without_the_option(gate: Gate) -> None:
     gate.write_suite(MARKED_SUITE)
-    gate.save()
+    gate.save(4, *DECISIVE_BASELINE)
     result = gate.compare(16, *DECISIVE)  # no --accel-fail-slower
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -263,7 +266,7 @@ def test_a_parity_failure_is_a_test_failure_not_a_gate_failure(
 
 def test_other_hardware_is_not_comparable_unless_asked(gate: Gate) -> None:
     gate.write_suite()
-    document = gate.save()
+    document = gate.save(4, *DECISIVE_BASELINE)
     for result in document["results"]:
         result["hardware"] = "Imaginary Accelerator 9000"
     gate.write_document(document)
@@ -294,7 +297,7 @@ def test_machine_differences_are_listed_in_the_terminal_and_the_report(gate: Gat
 
 def test_a_version_1_baseline_is_still_compared(gate: Gate) -> None:
     gate.write_suite()
-    document = gate.save()
+    document = gate.save(4, *DECISIVE_BASELINE)
     (machine,) = document.pop("machines").values()
     document["version"] = 1
     document["machine"] = machine
@@ -410,7 +413,7 @@ def test_bad_option_values_are_usage_errors_naming_the_option(
 
 def test_reports_carry_the_verdicts(gate: Gate) -> None:
     gate.write_suite()
-    gate.save()
+    gate.save(4, *DECISIVE_BASELINE)
     result = gate.compare(16, *DECISIVE, "--accel-report=r.md", "--accel-report=r.json")
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
@@ -459,7 +462,7 @@ def step_summary(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_markdown_is_appended_to_the_step_summary(gate: Gate, step_summary: Path) -> None:
     gate.write_suite()
-    gate.save()
+    gate.save(4, *DECISIVE_BASELINE)
     result = gate.compare(16, *DECISIVE)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["accel: report appended to the GitHub step summary*"])
