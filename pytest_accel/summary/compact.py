@@ -30,14 +30,7 @@ from pytest_accel.summary.layout import (
     speedup_cell,
     time_cell,
 )
-from pytest_accel.summary.notes import (
-    determinism_lines,
-    device_lines,
-    fault_lines,
-    recompile_lines,
-    shared_devices_line,
-    wrap_lines,
-)
+from pytest_accel.summary.notes import device_lines, warning_blocks, wrap_lines
 from pytest_accel.summary.table_fit import fit_table
 from pytest_accel.timing.measure import BenchResult
 
@@ -129,10 +122,7 @@ def render_compact(records: list[ItemRecord], discovery_lines: list[str], width:
         worst_checks(devices, prefix, width),
         timing_rows(devices, prefix, width),
         whole_test_rows(records, prefix, width),
-        shared_devices_line(records),
-        recompile_lines(records, shown=FAULTS_SHOWN),
-        determinism_lines(records),
-        fault_lines(records, shown=FAULTS_SHOWN),
+        *warning_blocks(records, shown=FAULTS_SHOWN),
     ):
         if block:
             lines += ["", *block]

@@ -92,3 +92,14 @@ def wrap_lines(lines: list[str], width: int) -> list[str]:
             )
         )
     return out
+
+
+def warning_blocks(records: list[ItemRecord], shown: int | None = None) -> list[list[str]]:
+    """What both summaries say under their tables, in this order: xdist workers timing side by side,
+    recompiled benches, determinism, device faults (past ``shown`` of a kind, how many more)."""
+    return [
+        shared_devices_line(records),
+        recompile_lines(records, shown=shown),
+        determinism_lines(records),
+        fault_lines(records, shown=shown),
+    ]

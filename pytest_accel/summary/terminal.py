@@ -26,14 +26,7 @@ from pytest_accel.summary.layout import (
     split_to_fit,
     table_rows,
 )
-from pytest_accel.summary.notes import (
-    determinism_lines,
-    device_lines,
-    fault_lines,
-    recompile_lines,
-    shared_devices_line,
-    wrap_lines,
-)
+from pytest_accel.summary.notes import device_lines, warning_blocks, wrap_lines
 from pytest_accel.summary.table_fit import fit_table, tabulated, widest
 
 DEFAULT_WIDTH = 120
@@ -108,10 +101,8 @@ def render_summary(
             lines.append(first_call_table(records, width))
         else:
             lines.append("first-call times (compilation, caches): pytest -v")
-    lines += shared_devices_line(records)
-    lines += recompile_lines(records)
-    lines += determinism_lines(records)
-    lines += fault_lines(records)
+    for block in warning_blocks(records):
+        lines += block
     return "\n".join(wrap_lines(lines, width))
 
 
