@@ -41,12 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from noise_model import bursty
+from noise_model import H200_DRIFTING, H200_STEADY, bursty, h200_document
 from tabulate import tabulate
 
 from pytest_accel.gate import stats
 from pytest_accel.gate.comparison import GateConfig, compare_documents
-from pytest_accel.results.file import assemble_document, machine_id
 
 HERE = Path(__file__).resolve().parent
 SUITE = HERE / "gate_suite"
@@ -336,36 +335,6 @@ def rule_table(reps: int) -> list[list[str]]:
     return rows
 
 
-H200_STEADY = ("mm_4096", "conv", "softmax", "layernorm")
-
-
-def h200_document(rng: np.random.Generator, slowed: str | None = None) -> dict:
-    """One run of an H200-like suite: four steady kernels (within 5% from block to block, 1.5% from run
-    to run), one small matmul drifting about 30% within and 10% between runs; 200 samples each."""
-    fingerprint = {"python": "3.11", "platform": "linux", "machine": "x86_64", "cpu": "CPU", "cpu_count": 16}
-    ident = machine_id(fingerprint)
-    results = []
-    for name in (*H200_STEADY, "mm_64"):
-        if name == "mm_64":
-            logs = rng.normal(0, 0.10) + np.cumsum(rng.normal(0, 0.3 / math.sqrt(200), 200))
-        else:
-            logs = rng.normal(0, 0.015) + np.repeat(rng.uniform(-0.025, 0.025, 10), 20)
-        logs = logs + rng.normal(0, 0.01, 200) + (math.log(1.15) if name == slowed else 0.0)
-        results.append(
-            {
-                "nodeid": f"t.py::test_{name}[torch-cuda:0-float32]",
-                "test": f"t.py::test_{name}",
-                "framework": "torch",
-                "device": "cuda:0",
-                "hardware": "NVIDIA H200",
-                "dtype": "float32",
-                "outcome": "passed",
-                "benches": [{"name": name, "samples": list(1e-4 * np.exp(logs))}],
-            }
-        )
-    return assemble_document({ident: fingerprint}, {}, results, ident)
-
-
 def replicate_table(trials: int) -> list[list[str]]:
     rng = np.random.default_rng(16)
     rows = []
@@ -375,12 +344,12 @@ def replicate_table(trials: int) -> list[list[str]]:
         for trial in range(trials):
             baseline = [h200_document(rng) for _ in range(replicates)]
             slowed = H200_STEADY[trial % 4]
-            gate = compare_documents(baseline, h200_document(rng, slowed), config, "b")
+            gate = compare_documents(baseline, h200_document(rng, slowed, 1.15), config, "b")
             unchanged = compare_documents(baseline, h200_document(rng), config, "b")
             caught += any(v.bench == slowed and v.verdict == stats.SLOWER for v in gate.verdicts)
             failed += unchanged.failed
             for report in (gate, unchanged):
-                blamed += any(v.bench == "mm_64" and v.verdict == stats.SLOWER for v in report.verdicts)
+                blamed += any(v.bench == H200_DRIFTING and v.verdict == stats.SLOWER for v in report.verdicts)
         what = f"{replicates} baseline run(s)" + (f", --noise={100 * noise:g}%" if noise is not None else "")
         rows.append([what, f"{caught}/{trials}", f"{failed}/{trials}", f"{blamed}/{2 * trials}"])
     return rows

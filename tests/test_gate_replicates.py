@@ -1,60 +1,28 @@
 """Replicates: several runs of the baseline, from which each benchmark's run-to-run noise is learned.
 
-The noise model is that of per-call timings of an H200 (issue 16): four steady kernels whose level
-wanders within about 5% from block to block and by a few percent from run to run, and one small matmul
-whose level drifts by about 30% within a run and from run to run. Everything is generated with numpy and
-judged by ``compare_documents``, as ``compare`` and ``--accel-compare`` judge it.
+The noise model is that of per-call timings of an H200 (``h200_document`` in benchmarks/noise_model.py,
+which bench_gate.py measures too). Everything is generated with numpy and judged by
+``compare_documents``, as ``compare`` and ``--accel-compare`` judge it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from noise_model import H200_DRIFTING, H200_STEADY, h200_document  # benchmarks/noise_model.py
 
 from pytest_accel.gate import replicate_files, replicates, stats
 from pytest_accel.gate.baseline import Baseline, bench_runs
 from pytest_accel.gate.comparison import GateConfig, compare_documents
-from pytest_accel.results.file import assemble_document, load_results, machine_id
+from pytest_accel.results.file import load_results
 
-MACHINE = {"python": "3.11.7", "platform": "linux", "machine": "x86_64", "cpu": "CPU", "cpu_count": 16}
-STEADY = ("mm_4096", "conv", "softmax", "layernorm")
-DRIFTING = "mm_64"
-SAMPLES = 200
-
-
-def _run_logs(rng: np.random.Generator, drifting: bool) -> np.ndarray:
-    """One run's time-ordered log times of one benchmark."""
-    if drifting:  # a slow random walk: about 30% over the run, and a run-level shift of 10%
-        walk = np.cumsum(rng.normal(0, 0.3 / math.sqrt(SAMPLES), SAMPLES))
-        return rng.normal(0, 0.10) + walk + rng.normal(0, 0.02, SAMPLES)
-    wander = np.repeat(rng.uniform(-0.025, 0.025, SAMPLES // 20), 20)  # within 5% from block to block
-    return rng.normal(0, 0.015) + wander + rng.normal(0, 0.01, SAMPLES)
-
-
-def _document(rng: np.random.Generator, slowed: str | None = None, factor: float = 1.0) -> dict:
-    ident = machine_id(MACHINE)
-    results = []
-    for name in (*STEADY, DRIFTING):
-        logs = _run_logs(rng, name == DRIFTING) + (math.log(factor) if name == slowed else 0.0)
-        results.append(
-            {
-                "nodeid": f"test_k.py::test_{name}[torch-cuda:0-float32]",
-                "test": f"test_k.py::test_{name}",
-                "framework": "torch",
-                "device": "cuda:0",
-                "hardware": "NVIDIA H200",
-                "dtype": "float32",
-                "outcome": "passed",
-                "benches": [{"name": name, "samples": list(1e-4 * np.exp(logs))}],
-            }
-        )
-    return assemble_document({ident: MACHINE}, {}, results, ident)
+STEADY, DRIFTING = H200_STEADY, H200_DRIFTING
+_document = h200_document
 
 
 def _slower(gate) -> set[str]:
