@@ -203,17 +203,12 @@ NOISY_TEST = """
 import os
 import time
 
-import numpy as np
 import pytest
 
 RUNS = []
 
 @pytest.mark.accel(framework="numpy")
 def test_noisy(accel_device):
-    # Where this item's arrays land on the heap, round by round, per side.
-    side = "base" if "pytest-accel-duet-" in os.getcwd() else "new"
-    with open(os.environ["ADDRESS_LOG"], "a") as log:
-        log.write(f"{side} {np.empty(2048).ctypes.data}\\n")
     # The two sides' costs swap from round to round (the base side runs in duet's temporary worktree),
     # so the paired differences alternate in sign: no verdict after two rounds, nor after five.
     RUNS.append(1)
@@ -223,15 +218,11 @@ def test_noisy(accel_device):
 """
 
 
-def test_tests_not_yet_decided_get_more_rounds(
-    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tests_not_yet_decided_get_more_rounds(repo: Path, tmp_path: Path) -> None:
     (repo / "tests" / "test_noisy.py").write_text(NOISY_TEST)
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "a noisy test")
     report = tmp_path / "r.json"
-    addresses = tmp_path / "addresses.txt"
-    monkeypatch.setenv("ADDRESS_LOG", str(addresses))
     done = duet(
         repo,
         "HEAD",
@@ -250,11 +241,6 @@ def test_tests_not_yet_decided_get_more_rounds(
     gate = json.loads(report.read_text())["gate"]
     assert gate["rounds"] == 5 and gate["budget_spent"] is False
     assert len(worktrees(repo)) == 1
-    # Each side's process shifts its heap before every item: the item's arrays land elsewhere from round
-    # to round (one process keeping one placement made an FFT 20% faster on one side for good).
-    for side in ("base", "new"):
-        placed = [line.split()[1] for line in addresses.read_text().splitlines() if line.startswith(side)]
-        assert len(placed) == 5 and len(set(placed)) >= 3, placed
 
 
 def test_a_spent_budget_stops_the_rounds_and_leaves_the_verdict_open(repo: Path, tmp_path: Path) -> None:

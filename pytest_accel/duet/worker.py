@@ -30,6 +30,25 @@ def wanted() -> bool:
     return bool(os.environ.get(ENV_FDS)) and bool(os.environ.get(ENV_OUT))
 
 
+class HeapShifter:
+    """Holds blocks of random size on the heap, drawn afresh at each ``shift``.
+
+    Where the allocator places a test's arrays decides some functions' speed (an FFT of 16k points
+    ran 2.0 ms or 2.5 ms depending on where its output landed), and one process keeps one placement:
+    two processes of the same code then differ by 20% for good, which rounds cannot average out. A
+    duet worker shifts before every item, so that what the item allocates lands elsewhere each round,
+    each round draws a placement afresh on both sides alike, and the rounds average over them.
+    """
+
+    def __init__(self) -> None:
+        self._layout = random.Random(os.urandom(16))  # not the global generator: tests seed that one
+        self._pad: list[bytearray] = []
+
+    def shift(self) -> None:
+        self._pad = []  # the last blocks go first, so that the new ones may take their place
+        self._pad = [bytearray(self._layout.randrange(0, size, 16)) for size in (LAYOUT_PAD_BYTES, 4096)]
+
+
 class DuetWorker:
     """Replaces pytest's run loop: run what the driver asks, tag records with the round, save rounds."""
 
@@ -43,20 +62,7 @@ class DuetWorker:
         self.commands = os.fdopen(command_fd, "r", encoding="utf-8")
         self.answers = os.fdopen(answer_fd, "w", encoding="utf-8")
         self.out = Path(out)
-        self._layout = random.Random(os.urandom(16))  # not the global generator: tests seed that one
-        self._pad: list[bytearray] = []
-
-    def shift_heap(self) -> None:
-        """Hold a block of random size on the heap while the next item runs.
-
-        Where the allocator places a test's arrays decides some functions' speed (an FFT of 16k points
-        ran 2.0 ms or 2.5 ms depending on where its output landed), and one process keeps one placement:
-        two processes of the same code then differ by 20% for good, which rounds cannot average out.
-        A new random pad before every item moves what the item allocates, so each round draws a
-        placement afresh on both sides alike, and the rounds average over them.
-        """
-        self._pad = []
-        self._pad = [bytearray(self._layout.randrange(0, size, 16)) for size in (LAYOUT_PAD_BYTES, 4096)]
+        self.heap = HeapShifter()
 
     def _send(self, message: dict[str, Any]) -> None:
         self.answers.write(json.dumps(message) + "\n")
@@ -67,6 +73,8 @@ class DuetWorker:
         if session.testsfailed:  # collection errors: tell the driver, run nothing
             self._send({"op": "collection-failed", "errors": session.testsfailed})
             return True
+        from pytest_accel.duet import burst  # bench's loop and numpy: only in a duet's worker
+
         items = {item.nodeid: item for item in session.items}
         self._send({"op": "ready", "nodeids": list(items)})
         rounds: set[int] = set()
@@ -86,10 +94,8 @@ class DuetWorker:
                     del item.stash[key]
             upcoming = items.get(command.get("next") or "")
             plan = command.get("burst")
-            from pytest_accel.duet import burst  # bench's loop and numpy: only in a duet's worker
-
             self.state.duet_burst = burst.lookup(plan) if isinstance(plan, dict) else None
-            self.shift_heap()
+            self.heap.shift()
             try:
                 item.config.hook.pytest_runtest_protocol(item=item, nextitem=upcoming)
             finally:
